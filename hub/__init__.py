@@ -1,0 +1,12 @@
+"""Returns Hub: coordinate e-commerce returns between customer service, logistics and the warehouse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def create_app(*args: Any, **kwargs: Any):  # noqa: ANN201 - lazy so the domain never pulls in Flask
+    """Build the Flask app (so `flask --app hub` works); see hub.app.create_app."""
+    from hub.app import create_app as _create_app
+
+    return _create_app(*args, **kwargs)

@@ -1,0 +1,1 @@
+"""People: teams, users, roles and memberships."""

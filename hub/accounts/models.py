@@ -1,0 +1,86 @@
+"""Teams and users."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Column, Enum, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import Base, enum_values, utcnow
+
+
+class Role(enum.Enum):
+    """What a user may do beyond their teams' stages."""
+
+    ADMIN = "admin"
+    LEAD = "lead"
+    MEMBER = "member"
+
+
+memberships = Table(
+    "memberships",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("team_key", ForeignKey("teams.key", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Team(Base):
+    """A team as stored; its calendar and stages live in the workflow configuration."""
+
+    __tablename__ = "teams"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    color: Mapped[str] = mapped_column(String(7), default="#64748b")
+
+    members: Mapped[list[User]] = relationship(secondary=memberships, back_populates="teams")
+
+    def __repr__(self) -> str:
+        return f"<Team {self.key}>"
+
+
+class User(Base):
+    """Someone on one of the teams (or an admin)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, name="role", native_enum=False, create_constraint=True,
+             values_callable=enum_values, length=10),
+        default=Role.MEMBER,
+    )
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(
+        secondary=memberships, back_populates="members", order_by="Team.key"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+    @property
+    def team_keys(self) -> frozenset[str]:
+        """Keys of the teams this user belongs to."""
+        return frozenset(t.key for t in self.teams)
+
+    @property
+    def is_lead_or_admin(self) -> bool:
+        """Leads and admins may act on any stage."""
+        return self.role in (Role.LEAD, Role.ADMIN)
+
+    @property
+    def initials(self) -> str:
+        """Two letters for a card's avatar."""
+        parts = [p for p in self.name.replace("-", " ").split() if p]
+        if not parts:
+            return "?"
+        return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()

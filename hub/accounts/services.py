@@ -1,0 +1,112 @@
+"""Users and teams: create, change passwords, authenticate, keep teams in step with the config."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.accounts.models import Role, Team, User
+from hub.errors import NotFound, ValidationFailed
+from hub.workflow import Workflow
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+# a valid hash of nothing anyone can type, so unknown e-mails cost as much as wrong passwords
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+def normalize_email(email: str) -> str:
+    """E-mail addresses compare case-insensitively."""
+    return email.strip().lower()
+
+
+def sync_teams(session: Session, workflow: Workflow) -> None:
+    """Insert or update the teams table from the workflow configuration."""
+    existing = {t.key: t for t in session.scalars(select(Team))}
+    for key, cfg in workflow.teams.items():
+        team = existing.get(key) or Team(key=key)
+        team.name, team.color = cfg.name, cfg.color
+        session.add(team)
+    session.flush()
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role | str = Role.MEMBER,
+    team_keys: list[str] | tuple[str, ...] = (),
+    slack_user_id: str | None = None,
+) -> User:
+    """Create a user; ValidationFailed names each bad field."""
+    errors: dict[str, str] = {}
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email):
+        errors["email"] = f"not an e-mail address: {email!r}"
+    elif session.scalar(select(User.id).where(User.email == email)) is not None:
+        errors["email"] = f"a user with e-mail {email} already exists"
+    if not name.strip():
+        errors["name"] = "a name is needed"
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+    try:
+        role = Role(role) if isinstance(role, str) else role
+    except ValueError:
+        errors["role"] = f"unknown role {role!r}; roles are: {', '.join(r.value for r in Role)}"
+    teams = list(session.scalars(select(Team).where(Team.key.in_(team_keys))))
+    missing = sorted(set(team_keys) - {t.key for t in teams})
+    if missing:
+        known = ", ".join(session.scalars(select(Team.key).order_by(Team.key)))
+        errors["teams"] = f"unknown team(s) {', '.join(missing)}; teams are: {known}"
+    if slack_user_id and session.scalar(select(User.id).where(User.slack_user_id == slack_user_id)):
+        errors["slack_user_id"] = f"Slack user {slack_user_id} already belongs to another user"
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(email=email, name=name.strip(), password_hash=generate_password_hash(password),
+                role=role, teams=teams, slack_user_id=slack_user_id or None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    """The user with this e-mail, or NotFound."""
+    user = session.scalar(
+        select(User).where(User.email == normalize_email(email)).options(selectinload(User.teams))
+    )
+    if user is None:
+        raise NotFound(f"no user with e-mail {normalize_email(email)}")
+    return user
+
+
+def set_password(session: Session, email: str, password: str) -> User:
+    """Replace a user's password."""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
+    user = get_user_by_email(session, email)
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (in the same time either way)."""
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by name."""
+    return list(session.scalars(
+        select(User).options(selectinload(User.teams)).order_by(func.lower(User.name))
+    ))

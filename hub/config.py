@@ -1,0 +1,52 @@
+"""Process settings; Settings.from_env is the only reader of os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    instance_dir: Path
+    database_url: str
+    secret_key: str | None = None
+    config_path: Path | None = None
+    base_url: str = DEFAULT_BASE_URL
+    smtp_url: str | None = None
+    mail_from: str = "Returns Hub <returns@localhost>"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read HUB_* and SLACK_* variables; empty values count as unset."""
+        env = {k: v for k, v in (os.environ if environ is None else environ).items() if v != ""}
+        instance_dir = Path(env.get("HUB_INSTANCE_DIR", "instance")).resolve()
+        settings = cls(
+            instance_dir=instance_dir,
+            database_url=env.get("HUB_DATABASE_URL")
+            or f"sqlite:///{instance_dir / 'returns-hub.sqlite3'}",
+            secret_key=env.get("HUB_SECRET_KEY"),
+            config_path=Path(env["HUB_CONFIG"]) if "HUB_CONFIG" in env else None,
+            base_url=env.get("HUB_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+            smtp_url=env.get("HUB_SMTP_URL"),
+            mail_from=env.get("HUB_MAIL_FROM", cls.mail_from),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET"),
+            slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is an SQLite file."""
+        return self.database_url.startswith("sqlite")

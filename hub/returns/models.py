@@ -1,0 +1,203 @@
+"""Returns, their items, comments and the append-only event log."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.accounts.models import User
+from hub.db import Base, enum_values, utcnow
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, create_constraint=True,
+                values_callable=enum_values, length=20)
+
+
+class Channel(enum.Enum):
+    """Where a change came from."""
+
+    WEB = "web"
+    SLACK = "slack"
+    EMAIL = "email"
+    API = "api"
+    JOB = "job"
+    CLI = "cli"
+    CUSTOMER = "customer"
+
+
+class Resolution(enum.Enum):
+    """How a resolved return was settled."""
+
+    REFUND = "refund"
+    EXCHANGE = "exchange"
+    STORE_CREDIT = "store_credit"
+
+    @property
+    def label(self) -> str:
+        """Human wording."""
+        return self.value.replace("_", " ")
+
+
+class Priority(enum.IntEnum):
+    """How urgent a return is; higher sorts first."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    URGENT = 3
+
+    @property
+    def label(self) -> str:
+        """Human wording."""
+        return self.name.lower()
+
+
+def new_status_token() -> str:
+    """An unguessable token for the customer's status page."""
+    return secrets.token_urlsafe(24)
+
+
+class Return(Base):
+    """One customer return (RMA) and where it is in the workflow."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        # the board: open returns of a stage, oldest first
+        Index("ix_returns_open_stage_entered", "stage", "stage_entered_at", "id",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        # the delay scan: open returns by due time
+        Index("ix_returns_open_due", "stage_due_at",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
+        CheckConstraint("NOT is_blocked OR blocked_reason IS NOT NULL", name="blocked_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma: Mapped[str] = mapped_column(String(40), unique=True)
+    order_number: Mapped[str] = mapped_column(String(60), index=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254), index=True)
+    customer_locale: Mapped[str] = mapped_column(String(10), default="en")
+    delivered_on: Mapped[date | None]
+    stage: Mapped[str] = mapped_column(String(40))
+    stage_entered_at: Mapped[datetime]
+    stage_due_at: Mapped[datetime | None]
+    promised_by: Mapped[datetime]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    priority: Mapped[int] = mapped_column(default=int(Priority.NORMAL))  # a Priority
+    is_blocked: Mapped[bool] = mapped_column(default=False)
+    blocked_reason: Mapped[str | None] = mapped_column(String(500))
+    resolution: Mapped[Resolution | None] = mapped_column(_enum(Resolution, "resolution"))
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(80))
+    status_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_status_token)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    assignee: Mapped[User | None] = relationship(lazy="joined")
+    items: Mapped[list[ReturnItem]] = relationship(
+        back_populates="return_", cascade="all, delete-orphan", order_by="ReturnItem.id"
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="return_", cascade="all, delete-orphan", order_by="Comment.id"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="return_", cascade="all, delete-orphan", order_by="Event.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Return {self.rma} {self.stage} v{self.version}>"
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the return is in a closed stage."""
+        return self.closed_at is not None
+
+
+class ReturnItem(Base):
+    """A product line of a return."""
+
+    __tablename__ = "return_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    product_name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(60))
+    quantity: Mapped[int] = mapped_column(default=1)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    reason_code: Mapped[str] = mapped_column(String(40), index=True)
+    reason_note: Mapped[str | None] = mapped_column(Text)
+
+    return_: Mapped[Return] = relationship(back_populates="items")
+
+    def __repr__(self) -> str:
+        return f"<ReturnItem {self.sku} x{self.quantity}>"
+
+
+class Comment(Base):
+    """A note someone left on a return."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    return_: Mapped[Return] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} on {self.return_id}>"
+
+
+class Event(Base):
+    """One entry of a return's history; rows are only ever appended."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    kind: Mapped[str] = mapped_column(String(40))
+    from_stage: Mapped[str | None] = mapped_column(String(40))
+    to_stage: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    return_: Mapped[Return] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_events_return_id_id", "return_id", "id"),)
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.kind} on {self.return_id}>"
