@@ -1,9 +1,9 @@
 """Every model, imported in one place so the metadata is complete."""
 
-from hub.accounts.models import Role, Team, User, memberships
+from hub.accounts.models import LoginAttempt, Role, Team, User, memberships
 from hub.returns.models import Channel, Comment, Event, Priority, Resolution, Return, ReturnItem
 
 __all__ = [
-    "Channel", "Comment", "Event", "Priority", "Resolution", "Return", "ReturnItem", "Role",
+    "Channel", "Comment", "LoginAttempt", "Event", "Priority", "Resolution", "Return", "ReturnItem", "Role",
     "Team", "User", "memberships",
 ]

@@ -67,6 +67,14 @@ class User(Base):
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
 
+    # what a session login (Flask-Login) asks of a user, without importing it here
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The id a login session stores."""
+        return str(self.id)
+
     @property
     def team_keys(self) -> frozenset[str]:
         """Keys of the teams this user belongs to."""
@@ -80,7 +88,26 @@ class User(Base):
     @property
     def initials(self) -> str:
         """Two letters for a card's avatar."""
-        parts = [p for p in self.name.replace("-", " ").split() if p]
-        if not parts:
-            return "?"
-        return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
+        return initials_of(self.name)
+
+
+def initials_of(name: str | None) -> str:
+    """Two letters for an avatar: first and last name's first letters."""
+    parts = [p for p in (name or "").replace("-", " ").split() if p]
+    if not parts:
+        return "?"
+    return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
+
+
+class LoginAttempt(Base):
+    """A failed login, kept briefly to slow down password guessing (shared by every app server)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    ip: Mapped[str] = mapped_column(String(45), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<LoginAttempt {self.email} from {self.ip}>"

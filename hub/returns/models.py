@@ -100,6 +100,7 @@ class Return(Base):
     stage: Mapped[str] = mapped_column(String(40))
     stage_entered_at: Mapped[datetime]
     stage_due_at: Mapped[datetime | None]
+    stage_warn_at: Mapped[datetime | None]  # when the stage clock turns "due soon"
     promised_by: Mapped[datetime]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     priority: Mapped[int] = mapped_column(default=int(Priority.NORMAL))  # a Priority

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from hub.returns.models import Return
-from hub.workflow import Workflow
+from hub.accounts.models import User
+from hub.returns.models import Event, Return, ReturnItem
+from hub.workflow import Stage, Workflow
 
 
 def unknown_stages(session: Session, workflow: Workflow) -> dict[str, int]:
@@ -16,3 +21,273 @@ def unknown_stages(session: Session, workflow: Workflow) -> dict[str, int]:
         .group_by(Return.stage).order_by(Return.stage)
     )
     return {stage: count for stage, count in rows}
+
+
+# --- the board -------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+CLOSED_WINDOW_DAYS = 14  # closed columns show what was closed recently, newest first
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board shows: parsed from the URL, so a filtered board can be shared as a link."""
+
+    team: str | None = None
+    assignee: str | None = None  # "mine", "unassigned" or a user id
+    overdue: bool = False
+    due_soon: bool = False
+    blocked: bool = False
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], workflow: Workflow) -> BoardFilters:
+        """Read filters from query arguments, ignoring values that mean nothing."""
+        team = args.get("team") or None
+        if team not in workflow.teams:
+            team = None
+        assignee = (args.get("assignee") or "").strip() or None
+        if assignee not in (None, "mine", "unassigned") and not str(assignee).isdigit():
+            assignee = None
+        return cls(
+            team=team, assignee=assignee, overdue=args.get("overdue") in ("1", "on", "true"),
+            due_soon=args.get("due_soon") in ("1", "on", "true"),
+            blocked=args.get("blocked") in ("1", "on", "true"), q=(args.get("q") or "").strip()[:100],
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query arguments (only those that are set)."""
+        out: dict[str, str] = {}
+        if self.team:
+            out["team"] = self.team
+        if self.assignee:
+            out["assignee"] = self.assignee
+        for name in ("overdue", "due_soon", "blocked"):
+            if getattr(self, name):
+                out[name] = "1"
+        if self.q:
+            out["q"] = self.q
+        return out
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.as_args())
+
+
+@dataclass
+class Card:
+    """What a board card shows about one return."""
+
+    id: int
+    rma: str
+    version: int
+    stage: str
+    customer_name: str
+    stage_entered_at: datetime
+    stage_due_at: datetime | None
+    stage_warn_at: datetime | None
+    promised_by: datetime
+    closed_at: datetime | None
+    is_blocked: bool
+    blocked_reason: str | None
+    priority: int
+    assignee_id: int | None
+    assignee_name: str | None
+    first_sku: str = ""
+    first_product: str = ""
+    reason_code: str = ""
+    item_count: int = 0
+
+    def sla_state(self, now: datetime) -> str:
+        """on_time, due_soon, overdue, or closed."""
+        return sla_state(self.stage_due_at, self.stage_warn_at, self.closed_at, now)
+
+
+def sla_state(due: datetime | None, warn: datetime | None, closed: datetime | None, now: datetime) -> str:
+    """Where a stage clock stands: on_time, due_soon, overdue, or closed."""
+    if closed is not None:
+        return "closed"
+    if due is None:
+        return "on_time"
+    if now >= due:
+        return "overdue"
+    if warn is not None and now >= warn:
+        return "due_soon"
+    return "on_time"
+
+
+@dataclass
+class Column:
+    """One stage of the board with its exact counts and the first page of cards."""
+
+    stage: Stage
+    count: int
+    overdue: int
+    due_soon: int
+    cards: list[Card]
+    offset: int = 0
+
+    @property
+    def has_more(self) -> bool:
+        """Whether more cards are there than loaded so far."""
+        return self.offset + len(self.cards) < self.count
+
+    @property
+    def over_wip(self) -> bool:
+        """Whether the column holds more than its WIP limit."""
+        return self.stage.wip_limit is not None and self.count > self.stage.wip_limit
+
+
+def _filtered(stmt: Select, filters: BoardFilters, user_id: int | None, now: datetime) -> Select:
+    if filters.assignee == "mine":
+        stmt = stmt.where(Return.assignee_id == user_id)
+    elif filters.assignee == "unassigned":
+        stmt = stmt.where(Return.assignee_id.is_(None))
+    elif filters.assignee:
+        stmt = stmt.where(Return.assignee_id == int(filters.assignee))
+    if filters.overdue:
+        stmt = stmt.where(Return.stage_due_at <= now)
+    if filters.due_soon:
+        stmt = stmt.where(_due_soon_expr(now))
+    if filters.blocked:
+        stmt = stmt.where(Return.is_blocked.is_(True))
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(
+            Return.rma.ilike(like), Return.order_number.ilike(like),
+            func.lower(Return.customer_name).like(like), Return.customer_email.like(like),
+            exists().where(ReturnItem.return_id == Return.id, ReturnItem.sku.ilike(like)),
+        ))
+    return stmt
+
+
+def _stage_scope(stmt: Select, stage: Stage, now: datetime) -> Select:
+    stmt = stmt.where(Return.stage == stage.key)
+    if stage.closed:
+        return stmt.where(Return.closed_at >= now - timedelta(days=CLOSED_WINDOW_DAYS))
+    return stmt.where(Return.closed_at.is_(None))
+
+
+def visible_stages(workflow: Workflow, filters: BoardFilters) -> list[Stage]:
+    """The board's columns under these filters."""
+    stages = list(workflow.stages.values())
+    if filters.team:
+        return [s for s in stages if s.team == filters.team]
+    if filters.overdue or filters.due_soon:
+        return [s for s in stages if not s.closed]
+    return stages
+
+
+def _cards(session: Session, stmt: Select) -> list[Card]:
+    rows = session.execute(stmt).all()
+    cards = [Card(*row) for row in rows]
+    if cards:
+        _attach_items(session, cards)
+    return cards
+
+
+_CARD_COLUMNS = (
+    Return.id, Return.rma, Return.version, Return.stage, Return.customer_name, Return.stage_entered_at,
+    Return.stage_due_at, Return.stage_warn_at, Return.promised_by, Return.closed_at, Return.is_blocked, Return.blocked_reason,
+    Return.priority, Return.assignee_id, User.name,
+)
+
+
+def _card_select() -> Select:
+    return select(*_CARD_COLUMNS).outerjoin(User, User.id == Return.assignee_id)
+
+
+def _attach_items(session: Session, cards: list[Card]) -> None:
+    by_id = {c.id: c for c in cards}
+    rows = session.execute(
+        select(ReturnItem.return_id, ReturnItem.sku, ReturnItem.product_name, ReturnItem.reason_code)
+        .where(ReturnItem.return_id.in_(list(by_id))).order_by(ReturnItem.return_id, ReturnItem.id)
+    )
+    for return_id, sku, product, reason in rows:
+        card = by_id[return_id]
+        if not card.item_count:
+            card.first_sku, card.first_product, card.reason_code = sku, product, reason
+        card.item_count += 1
+
+
+def column_page(session: Session, workflow: Workflow, stage: Stage, filters: BoardFilters, *,
+                user_id: int | None, now: datetime, offset: int = 0, limit: int = PAGE_SIZE) -> list[Card]:
+    """One page of a column's cards: open stages oldest first, closed stages newest first."""
+    stmt = _filtered(_stage_scope(_card_select(), stage, now), filters, user_id, now)
+    order = (Return.closed_at.desc(), Return.id.desc()) if stage.closed else (Return.stage_entered_at, Return.id)
+    return _cards(session, stmt.order_by(*order).offset(offset).limit(limit))
+
+
+def board(session: Session, workflow: Workflow, filters: BoardFilters, *, user_id: int | None,
+          now: datetime) -> list[Column]:
+    """Every visible column with exact counts and its first page of cards."""
+    stages = visible_stages(workflow, filters)
+    open_keys = [s.key for s in stages if not s.closed]
+    counts: dict[str, tuple[int, int, int]] = {}
+    if open_keys:
+        soon = _due_soon_expr(now)
+        stmt = _filtered(
+            select(Return.stage, func.count(),
+                   func.sum(case((Return.stage_due_at <= now, 1), else_=0)),
+                   func.sum(case((soon, 1), else_=0)))
+            .where(Return.closed_at.is_(None), Return.stage.in_(open_keys)).group_by(Return.stage),
+            filters, user_id, now,
+        )
+        counts = {k: (n, int(o or 0), int(s or 0)) for k, n, o, s in session.execute(stmt)}
+    columns = []
+    for stage in stages:
+        if stage.closed:
+            n = session.scalar(_filtered(_stage_scope(select(func.count()).select_from(Return), stage, now),
+                                         filters, user_id, now)) or 0
+            count = (n, 0, 0)
+        else:
+            count = counts.get(stage.key, (0, 0, 0))
+        cards = column_page(session, workflow, stage, filters, user_id=user_id, now=now) if count[0] else []
+        columns.append(Column(stage, *count, cards=cards))
+    return columns
+
+
+def _due_soon_expr(now: datetime) -> ColumnElement[bool]:
+    return and_(Return.stage_warn_at <= now, Return.stage_due_at > now)
+
+
+def card_for(session: Session, return_id: int) -> Card | None:
+    """The card of one return (for live updates and after a change)."""
+    cards = _cards(session, _card_select().where(Return.id == return_id))
+    return cards[0] if cards else None
+
+
+# --- the change feed ---------------------------------------------------------------------
+
+
+def last_event_id(session: Session) -> int:
+    """The newest event id: where a freshly loaded board starts following the feed."""
+    return session.scalar(select(func.max(Event.id))) or 0
+
+
+def changed_since(session: Session, after: int, limit: int = 200) -> tuple[int, list[int]]:
+    """Ids of the returns changed after event `after`, and the new cursor."""
+    rows = session.execute(
+        select(Event.id, Event.return_id).where(Event.id > after).order_by(Event.id).limit(limit)
+    ).all()
+    if not rows:
+        return after, []
+    seen: dict[int, None] = {}
+    for _, rid in rows:
+        seen[rid] = None
+    return rows[-1][0], list(seen)
+
+
+def matching_ids(session: Session, workflow: Workflow, filters: BoardFilters, ids: list[int], *,
+                 user_id: int | None, now: datetime) -> set[int]:
+    """Which of these returns the board shows under these filters."""
+    stages = visible_stages(workflow, filters)
+    open_keys = [s.key for s in stages if not s.closed]
+    closed_keys = [s.key for s in stages if s.closed]
+    scope = or_(
+        and_(Return.closed_at.is_(None), Return.stage.in_(open_keys)),
+        and_(Return.stage.in_(closed_keys), Return.closed_at >= now - timedelta(days=CLOSED_WINDOW_DAYS)),
+    )
+    stmt = _filtered(select(Return.id).where(Return.id.in_(ids), scope), filters, user_id, now)
+    return set(session.scalars(stmt))

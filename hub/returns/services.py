@@ -35,6 +35,7 @@ LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 MAX_COMMENT = 5000
 MAX_REASON = 500
+DUE_SOON_SHARE = 0.75  # a stage clock turns "due soon" when this share of its SLA has passed
 
 
 # --- who is acting ------------------------------------------------------------------
@@ -157,6 +158,7 @@ def _set_stage(r: Return, stage: Stage, workflow: Workflow, now: datetime) -> No
     r.stage_entered_at = now
     team = workflow.team_of(stage.key)
     r.stage_due_at = due_at(now, stage.sla, team) if stage.sla and team else None
+    r.stage_warn_at = now + (r.stage_due_at - now) * DUE_SOON_SHARE if r.stage_due_at else None
     r.closed_at = now if stage.closed else None
 
 
@@ -336,8 +338,9 @@ def create_return(
     *,
     now: datetime | None = None,
     stage_key: str | None = None,
+    batch: bool = False,
 ) -> Return:
-    """Open a new return in the first stage (or `stage_key`, for imports)."""
+    """Open a new return in the first stage (or `stage_key`); `batch`: the caller checks RMAs and flushes in bulk."""
     now = now or utcnow()
     initial = workflow.initial_stage
     stage = workflow.stage(stage_key) if stage_key else initial
@@ -345,7 +348,8 @@ def create_return(
         raise _deny(actor, workflow, initial.key, "create returns")
     clean = draft if isinstance(draft, CleanReturn) else validate_draft(draft, workflow, now.date())
     rma = clean.rma or next_rma(session)
-    if session.scalar(select(Return.id).where(Return.rma == rma)) is not None:
+    # a batch import has looked up its RMAs beforehand, and the unique index still guards them
+    if not batch and session.scalar(select(Return.id).where(Return.rma == rma)) is not None:
         raise ValidationFailed({"rma": f"{rma} already exists"})
     r = Return(
         rma=rma, order_number=clean.order_number, customer_name=clean.customer_name,
@@ -360,7 +364,8 @@ def create_return(
     _set_stage(r, stage, workflow, now)
     session.add(r)
     record_event(session, r, actor, "created", now=now, to_stage=stage.key)
-    session.flush()
+    if not batch:
+        session.flush()
     return r
 
 

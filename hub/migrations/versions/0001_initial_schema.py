@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.db  # noqa: F401 - custom column types
 
 revision = '0001'
 down_revision = None
@@ -19,6 +19,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('login_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.Column('at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_attempts_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_attempts_email'), ['email'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_attempts_ip'), ['ip'], unique=False)
+
     op.create_table('teams',
     sa.Column('key', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -56,6 +68,7 @@ def upgrade() -> None:
     sa.Column('stage', sa.String(length=40), nullable=False),
     sa.Column('stage_entered_at', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('stage_due_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stage_warn_at', hub.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('promised_by', hub.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=False),
@@ -162,3 +175,9 @@ def downgrade() -> None:
     op.drop_table('memberships')
     op.drop_table('users')
     op.drop_table('teams')
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_attempts_ip'))
+        batch_op.drop_index(batch_op.f('ix_login_attempts_email'))
+        batch_op.drop_index(batch_op.f('ix_login_attempts_at'))
+
+    op.drop_table('login_attempts')

@@ -1,0 +1,90 @@
+"""The app factory: the one composition root of the web app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from hub.config import Settings
+from hub.runtime import Runtime
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+htmx = Htmx()
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def templates_dir() -> Path:
+    """The templates folder: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
+               check: bool = True, **config: Any) -> Flask:
+    """Build the web app; refuses (StartupError, ConfigError) on a bad config or an old schema."""
+    if runtime is None:
+        runtime = Runtime.from_settings(settings or Settings.from_env())
+    if check:
+        runtime.check_ready()
+    settings = runtime.settings
+    app = Flask("hub", template_folder=str(templates_dir()),
+                static_folder=str(Path(__file__).with_name("static")), instance_path=str(settings.instance_dir))
+    secret = settings.secret_key
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        log.warning("HUB_SECRET_KEY is not set: using a random key, so logins end when the app restarts")
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session; the board stays open all day
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    )
+    app.config.update(config)
+    app.extensions["hub.runtime"] = runtime
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from hub.web import auth, board, errors, health, returns, views
+
+    auth.init_app(app)
+    errors.init_app(app)
+    views.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(board.bp)
+    app.register_blueprint(returns.bp)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.after_request
+    def _security_headers(response):  # noqa: ANN001, ANN202
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static" and response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

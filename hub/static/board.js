@@ -1,0 +1,294 @@
+/* Returns Hub board: drag-and-drop and keyboard moves through htmx, the detail panel, the live feed. */
+(function () {
+  "use strict";
+
+  const POLL_MS = 2500;
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const board = () => document.getElementById("board");
+
+  function boardQuery() {
+    const b = board();
+    return b ? b.dataset.query || "" : "";
+  }
+
+  function fromHtml(html) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    return tpl.content.firstElementChild;
+  }
+
+  function toast(message, level) {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    const el = document.createElement("div");
+    el.className = "toast toast-" + (level || "info");
+    el.setAttribute("role", level === "error" ? "alert" : "status");
+    el.textContent = message;
+    box.appendChild(el);
+  }
+
+  /* Toasts leave by themselves; errors stay a little longer. */
+  function ageToasts(root) {
+    $$(".toast:not([data-timed])", root).forEach((t) => {
+      t.dataset.timed = "1";
+      const ms = t.classList.contains("toast-error") ? 9000 : 4500;
+      setTimeout(() => t.classList.add("leaving"), ms);
+      setTimeout(() => t.remove(), ms + 400);
+      t.addEventListener("click", () => t.remove());
+    });
+  }
+
+  /* Put a card where it belongs in a column: open stages oldest first, closed stages newest first.
+     A card that belongs beyond the cards loaded so far is left out (returns false), unless `keep`:
+     a card the user just moved stays in sight, above "show more". */
+  function placeCard(card, list, keep) {
+    const entered = parseFloat(card.dataset.entered);
+    const newestFirst = list.closest(".column").classList.contains("closed");
+    const more = $("li.more", list);
+    for (const other of $$("li.card", list)) {
+      if (other === card) continue;
+      const t = parseFloat(other.dataset.entered);
+      if (newestFirst ? t < entered : t > entered) {
+        list.insertBefore(card, other);
+        return true;
+      }
+    }
+    if (more && !keep) {
+      card.remove();
+      return false;
+    }
+    list.insertBefore(card, more);
+    return true;
+  }
+
+  /* After "show more", a card shown early (because it was just moved) may arrive again in its place. */
+  function dedupe(list) {
+    const seen = new Map();
+    $$("li.card", list).forEach((card) => {
+      if (seen.has(card.id)) seen.get(card.id).remove();
+      seen.set(card.id, card);
+    });
+  }
+
+  function restore(card, origin) {
+    if (!origin || !document.contains(origin.from)) {
+      card.remove();
+      return;
+    }
+    const siblings = Array.from(origin.from.children).filter((c) => c !== card);
+    origin.from.insertBefore(card, siblings[origin.oldIndex] || null);
+  }
+
+  /* Post a move through htmx; the answer replaces the card and refreshes the column headers out of band.
+     A refusal (wrong transition, no permission, a newer version) sends the card back with the reason. */
+  function move(card, toStage, origin) {
+    const column = document.getElementById("col-" + toStage);
+    if (column && column.dataset.requires) {
+      restore(card, origin);
+      const need = column.dataset.requires === "resolution" ? "how it was resolved" : "a reason for the customer";
+      toast("Moving to “" + column.dataset.stageName + "” needs " + need + ": use Move in the details.", "info");
+      openDetail(card.dataset.detailUrl);
+      return;
+    }
+    card.classList.add("moving");
+    card.setAttribute("aria-busy", "true");
+    card.addEventListener("htmx:afterRequest", (evt) => {
+      const fresh = document.getElementById(card.id);
+      const failed = !evt.detail.successful;
+      if (!fresh) return;
+      if (failed) {
+        restore(fresh, origin);
+        fresh.classList.add("refused");
+        setTimeout(() => fresh.classList.remove("refused"), 1200);
+      } else {
+        const list = document.getElementById("cards-" + fresh.dataset.stage);
+        if (list) placeCard(fresh, list, true); else fresh.remove();
+        fresh.classList.add("flash");
+      }
+      const summary = fresh.isConnected && $(".move-menu summary", fresh);
+      if (origin && origin.keyboard && summary) summary.focus();
+    }, { once: true });
+    const url = card.dataset.moveUrl + (boardQuery() ? "?" + boardQuery() : "");
+    htmx.ajax("POST", url, {
+      source: card, target: card, swap: "outerHTML",
+      values: { to_stage: toStage, version: card.dataset.version, view: "card" },
+    });
+  }
+
+  function initSortable(root) {
+    if (typeof Sortable === "undefined") return;
+    $$("ol.cards", root).forEach((list) => {
+      if (list.dataset.sortable) return;
+      list.dataset.sortable = "1";
+      Sortable.create(list, {
+        group: "board",
+        animation: 120,
+        draggable: "li.card",
+        filter: "li.more, summary, button, a, details",
+        preventOnFilter: false,
+        ghostClass: "card-ghost",
+        chosenClass: "card-chosen",
+        dragClass: "card-drag",
+        onStart(evt) {
+          const ok = (evt.item.dataset.targets || "").split(" ");
+          $$(".column").forEach((col) => {
+            if (col.dataset.stage === evt.item.dataset.stage) return;
+            col.classList.add(ok.includes(col.dataset.stage) ? "drop-ok" : "drop-no");
+          });
+          document.body.classList.add("dragging");
+        },
+        onEnd(evt) {
+          $$(".column").forEach((col) => col.classList.remove("drop-ok", "drop-no"));
+          document.body.classList.remove("dragging");
+          const origin = { from: evt.from, oldIndex: evt.oldIndex };
+          if (evt.from === evt.to) {
+            restore(evt.item, origin); // order within a column is by age, not by hand
+            return;
+          }
+          move(evt.item, evt.to.dataset.stage, origin);
+        },
+      });
+    });
+  }
+
+  /* The keyboard path: the card's Move menu does what a drag does. */
+  document.addEventListener("click", (e) => {
+    const btn = e.target.closest("[data-move-to]");
+    if (!btn) return;
+    const card = btn.closest(".card");
+    const details = btn.closest("details");
+    if (details) details.open = false;
+    const from = card.parentElement;
+    const origin = { from, oldIndex: Array.from(from.children).indexOf(card), keyboard: true };
+    const target = document.getElementById("cards-" + btn.dataset.moveTo);
+    if (target) target.insertBefore(card, $("li.more", target));
+    move(card, btn.dataset.moveTo, origin);
+  });
+
+  /* The detail panel over the board. */
+  function panel() { return document.getElementById("panel"); }
+
+  function openDetail(url) {
+    if (!panel()) { window.location = url; return; }
+    htmx.ajax("GET", url, { target: "#panel", swap: "innerHTML" }).then(() => {
+      history.pushState({ panel: url }, "", url);
+    });
+  }
+
+  function showPanel() {
+    const p = panel();
+    if (!p) return;
+    p.hidden = false;
+    const backdrop = document.getElementById("panel-backdrop");
+    if (backdrop) backdrop.hidden = false;
+    document.body.classList.add("panel-open");
+  }
+
+  function closePanel(push) {
+    const p = panel();
+    if (!p || p.hidden) return false;
+    p.hidden = true;
+    p.innerHTML = "";
+    const backdrop = document.getElementById("panel-backdrop");
+    if (backdrop) backdrop.hidden = true;
+    document.body.classList.remove("panel-open");
+    if (push) history.pushState({}, "", "/board" + (boardQuery() ? "?" + boardQuery() : ""));
+    return true;
+  }
+
+  document.addEventListener("click", (e) => {
+    const closer = e.target.closest("[data-close-panel]");
+    if (closer && panel() && panel().contains(closer)) {
+      e.preventDefault();
+      closePanel(true);
+    } else if (e.target.id === "panel-backdrop") {
+      closePanel(true);
+    }
+  });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    const menu = e.target.closest && e.target.closest("details[open]");
+    if (menu) { menu.open = false; $("summary", menu).focus(); return; }
+    closePanel(true);
+  });
+
+  window.addEventListener("popstate", () => {
+    if (panel() && !location.pathname.startsWith("/returns/")) closePanel(false);
+  });
+
+  document.addEventListener("htmx:afterSwap", (e) => {
+    const target = e.detail.target;
+    if (target && target.id === "panel") {
+      showPanel();
+      const h = $("h1", target);
+      if (h) { h.tabIndex = -1; h.focus(); }
+    }
+    $$("ol.cards").forEach(dedupe);
+    initSortable(document);
+    ageToasts(document);
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", () => ageToasts(document));
+
+  /* The live feed: one small request per interval, keyed by the last event id seen. */
+  let polling = false;
+  async function poll() {
+    const b = board();
+    if (!b || polling || document.hidden || document.body.classList.contains("dragging")) return;
+    polling = true;
+    const status = document.getElementById("live-status");
+    try {
+      const q = boardQuery();
+      const resp = await fetch(b.dataset.changesUrl + "?after=" + encodeURIComponent(b.dataset.cursor) + (q ? "&" + q : ""), {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      if (resp.status === 401) { window.location.reload(); return; }
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      const data = await resp.json();
+      if (board() !== b) return; // the board was swapped meanwhile (filters changed)
+      b.dataset.cursor = data.cursor;
+      for (const c of data.cards) applyCard(c);
+      for (const [stage, html] of Object.entries(data.headers)) {
+        const head = document.getElementById("head-" + stage);
+        if (head) head.replaceWith(fromHtml(html));
+      }
+      if (status) { status.classList.remove("offline"); status.textContent = "● Live"; }
+    } catch (err) {
+      if (status) { status.classList.add("offline"); status.textContent = "● Reconnecting…"; }
+    } finally {
+      polling = false;
+    }
+  }
+
+  function applyCard(c) {
+    const old = document.getElementById(c.id);
+    if (old && (old.classList.contains("moving") || old.classList.contains("card-chosen"))) return;
+    const list = c.visible ? document.getElementById("cards-" + c.stage) : null;
+    if (!list) { if (old) old.remove(); return; }
+    const el = fromHtml(c.html);
+    const openMenu = old && $("details[open]", old);
+    if (old && old.parentElement === list && old.dataset.entered === el.dataset.entered) {
+      old.replaceWith(el); // same stage entry: it keeps its place
+    } else {
+      if (old) old.remove();
+      if (!placeCard(el, list, false)) return;
+    }
+    htmx.process(el);
+    el.classList.add("flash");
+    const menu = openMenu && $("details", el);
+    if (menu) menu.open = true;
+  }
+
+  function start() {
+    initSortable(document);
+    ageToasts(document);
+    if (panel() && location.pathname.startsWith("/returns/")) openDetail(location.pathname);
+    if (board()) setInterval(poll, POLL_MS);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

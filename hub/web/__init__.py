@@ -1,0 +1,1 @@
+"""The web app's blueprints: login, the board, return details, health."""

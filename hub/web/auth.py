@@ -1,0 +1,121 @@
+"""Logging in and out, with sessions (Flask-Login) and a brake on password guessing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from hub.accounts.models import LoginAttempt, User
+from hub.accounts.services import authenticate, normalize_email
+from hub.web.context import db, now
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_IP = 30
+WINDOW = timedelta(minutes=15)
+
+
+def init_app(app: Flask) -> None:
+    """Require a login everywhere but the public endpoints."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @app.before_request
+    def _require_login() -> Response | None:
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            if request.headers.get("HX-Request"):
+                resp = Response("Your session has ended; log in again.", status=401)
+                resp.headers["HX-Redirect"] = url_for("auth.login", next=request.full_path)
+                return resp
+            return login_manager.unauthorized()
+        return None
+
+
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css"}
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db().scalar(select(User).where(User.id == int(user_id)).options(selectinload(User.teams)))
+    return user if user is not None and user.is_active else None
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("board.board")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("board.board")
+    return target
+
+
+def _client_ip() -> str:
+    return (request.remote_addr or "unknown")[:45]
+
+
+def _too_many_failures(email: str) -> bool:
+    since = now() - WINDOW
+    session = db()
+    by_email = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.at >= since)
+    )
+    by_ip = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == _client_ip(), LoginAttempt.at >= since)
+    )
+    return (by_email or 0) >= MAX_FAILURES_PER_EMAIL or (by_ip or 0) >= MAX_FAILURES_PER_IP
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """The login form."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    email = ""
+    status = 200
+    if request.method == "POST":
+        email = normalize_email(request.form.get("email", ""))
+        password = request.form.get("password", "")
+        session = db()
+        if not email or not password:
+            error, status = "Enter your e-mail address and password.", 400
+        elif _too_many_failures(email):
+            error = "Too many failed attempts. Wait 15 minutes, or ask an admin to reset your password."
+            status = 429
+        else:
+            user = authenticate(session, email, password)
+            if user is None:
+                session.add(LoginAttempt(email=email, ip=_client_ip(), at=now()))
+                session.execute(delete(LoginAttempt).where(LoginAttempt.at < now() - WINDOW))
+                session.commit()
+                error, status = "Wrong e-mail address or password.", 401
+            else:
+                session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+                session.commit()
+                login_user(user, remember=bool(request.form.get("remember")))
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", error=error, email=email), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    """End the session."""
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,128 @@
+"""The board: columns per stage, filters in the URL, "show more", and the live change feed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, request
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from hub.accounts.models import User
+from hub.returns import queries
+from hub.returns.models import Return
+from hub.returns.queries import BoardFilters
+from hub.returns.services import may_act_on, stages_reachable
+from hub.web.context import actor, db, now, user, workflow
+from hub.workflow import Team
+
+bp = Blueprint("board", __name__)
+
+
+def current_filters() -> BoardFilters:
+    """The board filters of this request's query string."""
+    return BoardFilters.from_args(request.args, workflow())
+
+
+def card_context() -> dict[str, object]:
+    """What the card template needs to decide what this user may do."""
+    wf, a = workflow(), actor()
+    return {
+        "may_act": lambda stage: may_act_on(a, wf, stage),
+        "targets": lambda card: [s for s in stages_reachable(wf, a, card)],
+    }
+
+
+def group_columns(columns: list[queries.Column]) -> list[tuple[Team | None, list[queries.Column]]]:
+    """Consecutive columns of one team under that team; closed stages together at the end."""
+    wf = workflow()
+    groups: list[tuple[Team | None, list[queries.Column]]] = []
+    for col in columns:
+        team = wf.teams.get(col.stage.team) if col.stage.team else None
+        if groups and groups[-1][0] == team:
+            groups[-1][1].append(col)
+        else:
+            groups.append((team, [col]))
+    return groups
+
+
+def _people() -> list[User]:
+    return list(db().scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))
+
+
+@bp.get("/board")
+def board() -> str:
+    """The whole board (a fragment for htmx filter changes)."""
+    filters = current_filters()
+    session = db()
+    columns = queries.board(session, workflow(), filters, user_id=user().id, now=now())
+    ctx = {
+        "columns": columns, "groups": group_columns(columns), "filters": filters, "cursor": queries.last_event_id(session),
+        "people": _people(), **card_context(),
+    }
+    if request.htmx and request.htmx.target == "board" and not request.htmx.history_restore_request:
+        return render_template("board/_board.html", **ctx)
+    return render_template("board/index.html", **ctx)
+
+
+@bp.get("/board/columns/<stage>")
+def column_more(stage: str) -> str:
+    """The next page of a column's cards, with a new "show more" when there are still more."""
+    wf = workflow()
+    if stage not in wf.stages:
+        abort(404, f"no stage {stage!r}")
+    try:
+        offset = max(0, int(request.args.get("offset", "0")))
+    except ValueError:
+        abort(400, "offset must be a number")
+    filters = current_filters()
+    session = db()
+    cards = queries.column_page(session, wf, wf.stages[stage], filters, user_id=user().id, now=now(),
+                                offset=offset)
+    col = next((c for c in queries.board(session, wf, filters, user_id=user().id, now=now())
+                if c.stage.key == stage), None)
+    total = col.count if col else 0
+    return render_template("board/_more.html", cards=cards, stage=wf.stages[stage], filters=filters,
+                           next_offset=offset + len(cards), has_more=offset + len(cards) < total, total=total,
+                           **card_context())
+
+
+@bp.get("/board/changes")
+def changes() -> Response:
+    """Returns changed after event `after`: their cards (where they belong now) and fresh column headers."""
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        abort(400, "after must be an event id")
+    session = db()
+    cursor, ids = queries.changed_since(session, after)
+    if not ids:
+        return jsonify(cursor=cursor, cards=[], headers={})
+    wf, filters, t = workflow(), current_filters(), now()
+    visible_ids = queries.matching_ids(session, wf, filters, ids, user_id=user().id, now=t)
+    ctx = card_context()
+    cards = []
+    for rid in ids:
+        card = queries.card_for(session, rid)
+        if card is None:
+            continue
+        shown = rid in visible_ids
+        cards.append({
+            "id": f"card-{card.rma}", "stage": card.stage, "visible": shown,
+            "entered": card.stage_entered_at.timestamp(),
+            "html": render_template("board/_card.html", card=card, **ctx) if shown else "",
+        })
+    columns = queries.board(session, wf, filters, user_id=user().id, now=t)
+    headers = {c.stage.key: render_template("board/_column_header.html", col=c, filters=filters)
+               for c in columns}
+    return jsonify(cursor=cursor, cards=cards, headers=headers)
+
+
+def render_card_response(r: Return, status: int = 200, message: str | None = None,
+                         level: str = "success") -> tuple[str, int]:
+    """A card after a change from the board, with fresh column headers (and a toast) out of band."""
+    session = db()
+    filters = current_filters()
+    card = queries.card_for(session, r.id)
+    columns = queries.board(session, workflow(), filters, user_id=user().id, now=now())
+    html = render_template("board/_card_response.html", card=card, columns=columns, filters=filters,
+                           message=message, level=level, **card_context())
+    return html, status

@@ -1,0 +1,239 @@
+"""A return's detail (panel or page) and every change made from it; the new-return form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from hub.accounts.models import User
+from hub.errors import DomainError, NotFound, ValidationFailed
+from hub.returns import services as svc
+from hub.returns.models import Priority, Resolution, Return
+from hub.returns.services import ItemDraft, ReturnDraft
+from hub.web.board import render_card_response
+from hub.web.context import actor, db, now, workflow
+
+bp = Blueprint("returns", __name__, url_prefix="/returns")
+MAX_ITEM_ROWS = 20
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort(400, "version must be a number")
+    return int(raw)
+
+
+def _from_board() -> bool:
+    return request.form.get("view") == "card" or request.args.get("view") == "card"
+
+
+def policy_facts(r: Return, today: date) -> dict[str, object]:
+    """Delivered on, return window end and days left."""
+    window = workflow().policy.return_window_days
+    if r.delivered_on is None:
+        return {"delivered_on": None, "window": window}
+    ends = date.fromordinal(r.delivered_on.toordinal() + window)
+    requested = r.created_at.date()
+    return {"delivered_on": r.delivered_on, "window": window, "window_ends": ends,
+            "days_left": (ends - today).days, "requested_in_window": requested <= ends}
+
+
+def detail_context(r: Return) -> dict[str, object]:
+    """Everything the detail panel shows and offers to this user."""
+    wf, a, session = workflow(), actor(), db()
+    stage = wf.stage(r.stage) if r.stage in wf.stages else None
+    team_users: list[User] = []
+    if stage and stage.team:
+        team_users = [u for u in session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name))
+                      if stage.team in u.team_keys or u.is_lead_or_admin]
+    return {
+        "r": r, "stage": stage, "facts": policy_facts(r, now().date()),
+        "targets": svc.stages_reachable(wf, a, r) if stage else [],
+        "may_act": svc.may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
+        "assignable": team_users, "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
+        "Priority": Priority,
+    }
+
+
+def render_detail(rma: str, *, status: int = 200, message: str | None = None, level: str = "success",
+                  errors: dict[str, str] | None = None) -> tuple[str, int]:
+    """The detail as a panel (htmx) or a full page."""
+    session = db()
+    session.expire_all()
+    r = svc.load_for_detail(session, rma)
+    ctx = {**detail_context(r), "message": message, "level": level, "errors": errors or {}}
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "returns/_detail.html" if partial else "returns/detail.html"
+    return render_template(template, **ctx), status
+
+
+@bp.get("/<rma>")
+def detail(rma: str) -> tuple[str, int]:
+    """A return: items, customer, policy facts, timeline, comments and actions."""
+    return render_detail(rma)
+
+
+def _act(rma: str, change: Callable[[], object], done: str) -> Response | tuple[str, int]:
+    """Run one service call in a transaction and answer with the card or the detail, or the error."""
+    session = db()
+    try:
+        change()
+        session.commit()
+    except NotFound:
+        session.rollback()
+        raise
+    except DomainError as exc:
+        session.rollback()
+        errors = exc.field_errors if isinstance(exc, ValidationFailed) else None
+        if _from_board():
+            return render_card_response(svc.get_return(session, rma), status=exc.status, message=exc.message,
+                                        level="error")
+        if not request.htmx:
+            flash(exc.message, "error")
+            return redirect(url_for("returns.detail", rma=rma))
+        return render_detail(rma, status=exc.status, message=exc.message, level="error", errors=errors)
+    if _from_board():
+        return render_card_response(svc.get_return(session, rma), message=done)
+    if not request.htmx:
+        flash(done, "success")
+        return redirect(url_for("returns.detail", rma=rma))
+    return render_detail(rma, message=done)
+
+
+@bp.post("/<rma>/move")
+def move(rma: str) -> Response | tuple[str, int]:
+    """Move to another stage (closing and reopening included)."""
+    wf = workflow()
+    to = request.form.get("to_stage", "").strip()
+    name = wf.stages[to].name if to in wf.stages else to
+    return _act(rma, lambda: svc.move_return(
+        db(), wf, actor(), rma, to, expected_version=_version(),
+        resolution=request.form.get("resolution") or None, note=request.form.get("note"), now=now(),
+    ), f"{rma.upper()} moved to “{name}”.")
+
+
+@bp.post("/<rma>/claim")
+def claim(rma: str) -> Response | tuple[str, int]:
+    """Assign the return to me."""
+    return _act(rma, lambda: svc.claim_return(db(), workflow(), actor(), rma, expected_version=_version(),
+                                              now=now()), f"You now own {rma.upper()}.")
+
+
+@bp.post("/<rma>/assign")
+def assign(rma: str) -> Response | tuple[str, int]:
+    """Assign the return to someone on the owning team, or to nobody."""
+    raw = request.form.get("assignee_id", "")
+    assignee = None
+    if raw:
+        if not raw.isdigit() or (assignee := db().get(User, int(raw))) is None:
+            abort(400, f"no user with id {raw!r}")
+    who = assignee.name if assignee else "nobody"
+    return _act(rma, lambda: svc.assign_return(db(), workflow(), actor(), rma, assignee,
+                                               expected_version=_version(), now=now()),
+                f"{rma.upper()} assigned to {who}.")
+
+
+@bp.post("/<rma>/comment")
+def comment(rma: str) -> Response | tuple[str, int]:
+    """Leave a comment (mention people with @name)."""
+    return _act(rma, lambda: svc.add_comment(db(), actor(), rma, request.form.get("body", ""), now=now()),
+                "Comment added.")
+
+
+@bp.post("/<rma>/flag")
+def flag(rma: str) -> Response | tuple[str, int]:
+    """Mark as blocked, with the reason."""
+    return _act(rma, lambda: svc.flag_return(db(), workflow(), actor(), rma, request.form.get("reason", ""),
+                                             expected_version=_version(), now=now()),
+                f"{rma.upper()} is flagged as blocked.")
+
+
+@bp.post("/<rma>/unflag")
+def unflag(rma: str) -> Response | tuple[str, int]:
+    """Clear the blocked flag."""
+    return _act(rma, lambda: svc.unflag_return(db(), workflow(), actor(), rma, expected_version=_version(),
+                                               now=now()), f"{rma.upper()} is no longer blocked.")
+
+
+@bp.post("/<rma>/reopen")
+def reopen(rma: str) -> Response | tuple[str, int]:
+    """Reopen a closed return."""
+    return _act(rma, lambda: svc.reopen_return(db(), workflow(), actor(), rma, note=request.form.get("note"),
+                                               expected_version=_version(), now=now()),
+                f"{rma.upper()} is reopened.")
+
+
+@bp.post("/<rma>/shipping")
+def shipping(rma: str) -> Response | tuple[str, int]:
+    """Set the carrier and tracking number."""
+    return _act(rma, lambda: svc.update_shipping(
+        db(), workflow(), actor(), rma, carrier=request.form.get("carrier", ""),
+        tracking_number=request.form.get("tracking_number", ""), expected_version=_version(), now=now(),
+    ), "Shipping details saved.")
+
+
+# --- new return -------------------------------------------------------------------------
+
+
+def _draft_from_form() -> ReturnDraft:
+    form = request.form
+    items = []
+    for i in range(MAX_ITEM_ROWS):
+        fields = {k: form.get(f"items-{i}-{k}", "") for k in
+                  ("sku", "product_name", "quantity", "unit_price", "reason_code", "reason_note", "category")}
+        if i > 0 and not any(v.strip() for k, v in fields.items() if k not in ("quantity",)):
+            continue
+        items.append(ItemDraft(**fields))
+    return ReturnDraft(
+        order_number=form.get("order_number", ""), customer_name=form.get("customer_name", ""),
+        customer_email=form.get("customer_email", ""), customer_locale=form.get("customer_locale", "en"),
+        delivered_on=form.get("delivered_on") or None, items=items, priority=form.get("priority", "normal"),
+        carrier=form.get("carrier", ""), tracking_number=form.get("tracking_number", ""),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Response | tuple[str, int]:
+    """The new-return form, checked by the same rules as the CSV import."""
+    wf = workflow()
+    if not svc.may_act_on(actor(), wf, wf.initial_stage.key):
+        team = wf.team_of(wf.initial_stage.key)
+        abort(403, f"Only {team.name if team else 'its team'}, leads and admins can create returns.")
+    draft, errors, status = ReturnDraft(items=[ItemDraft()]), {}, 200
+    if request.method == "POST":
+        draft = _draft_from_form()
+        session = db()
+        try:
+            r = svc.create_return(session, wf, actor(), draft, now=now())
+            session.commit()
+        except ValidationFailed as exc:
+            session.rollback()
+            errors, status = exc.field_errors, 422
+        else:
+            flash(f"{r.rma} created for {r.customer_name}.", "success")
+            if request.htmx:
+                resp = Response("", status=204)
+                resp.headers["HX-Redirect"] = url_for("returns.detail", rma=r.rma)
+                return resp
+            return redirect(url_for("returns.detail", rma=r.rma))
+    template = "returns/_new_form.html" if request.htmx else "returns/new.html"
+    return render_template(template, draft=draft, errors=errors, Priority=Priority), status
+
+
+@bp.get("/new/item")
+def new_item_row() -> str:
+    """One more empty item row for the new-return form."""
+    try:
+        i = int(request.args.get("i", "1"))
+    except ValueError:
+        abort(400, "i must be a number")
+    if not 0 < i < MAX_ITEM_ROWS:
+        abort(400, f"at most {MAX_ITEM_ROWS} items per return")
+    return render_template("returns/_item_row.html", i=i, item=ItemDraft(), errors={}, oob_add=True)
