@@ -35,6 +35,11 @@ class Context:
                 fail(exc.describe())
         return self._runtime
 
+    def close(self) -> None:
+        """Release the database connections when the command ends."""
+        if self._runtime is not None:
+            self._runtime.engine.dispose()
+
     def ready_runtime(self) -> Runtime:
         """The runtime, after checking the schema and the stages in the database."""
         rt = self.runtime
@@ -63,7 +68,8 @@ def main(ctx: click.Context) -> None:
     Configured through the environment: HUB_DATABASE_URL, HUB_CONFIG, HUB_SECRET_KEY and the
     others listed in the README.
     """
-    ctx.ensure_object(Context)
+    obj = ctx.ensure_object(Context)
+    ctx.call_on_close(obj.close)
 
 
 @main.command("init-db")
@@ -155,3 +161,17 @@ def user_set_password(ctx: Context, email: str, password: str) -> None:
             click.echo(f"Password changed for {u.email}")
     except DomainError as exc:
         fail(exc.message)
+
+
+from hub.cli_import import import_cmd  # noqa: E402 - registers `import`; imported last, it imports from here
+
+main.add_command(import_cmd, "import")
+
+from hub.cli_demo_data import seed_demo_cmd  # noqa: E402
+
+main.add_command(seed_demo_cmd, "seed-demo")
+
+from hub.cli_web import demo_cmd, serve_cmd  # noqa: E402
+
+main.add_command(demo_cmd, "demo")
+main.add_command(serve_cmd, "serve")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -104,3 +105,38 @@ def runtime(settings: Settings, db: Engine, workflow: Workflow) -> Runtime:
 def now() -> datetime:
     """A fixed moment inside working hours."""
     return NOW
+
+
+# --- the web app --------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app(runtime: Runtime):
+    """The Flask app on the test database, with CSRF protection on as in production."""
+    from hub.app import create_app
+
+    return create_app(runtime=runtime, TESTING=True)
+
+
+@pytest.fixture
+def client(app):
+    """A test client (not logged in)."""
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page's form."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = "correct horse battery") -> str:
+    """Log the client in; returns the session's CSRF token for later posts."""
+    token = csrf_token(client)
+    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return csrf_token(client, "/board")

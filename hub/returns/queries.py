@@ -189,7 +189,8 @@ def _cards(session: Session, stmt: Select) -> list[Card]:
 
 _CARD_COLUMNS = (
     Return.id, Return.rma, Return.version, Return.stage, Return.customer_name, Return.stage_entered_at,
-    Return.stage_due_at, Return.stage_warn_at, Return.promised_by, Return.closed_at, Return.is_blocked, Return.blocked_reason,
+    Return.stage_due_at, Return.stage_warn_at, Return.promised_by, Return.closed_at, Return.is_blocked,
+    Return.blocked_reason,
     Return.priority, Return.assignee_id, User.name,
 )
 
@@ -220,8 +221,8 @@ def column_page(session: Session, workflow: Workflow, stage: Stage, filters: Boa
 
 
 def board(session: Session, workflow: Workflow, filters: BoardFilters, *, user_id: int | None,
-          now: datetime) -> list[Column]:
-    """Every visible column with exact counts and its first page of cards."""
+          now: datetime, with_cards: bool = True) -> list[Column]:
+    """Every visible column with exact counts and (unless with_cards is false) its first page of cards."""
     stages = visible_stages(workflow, filters)
     open_keys = [s.key for s in stages if not s.closed]
     counts: dict[str, tuple[int, int, int]] = {}
@@ -243,7 +244,9 @@ def board(session: Session, workflow: Workflow, filters: BoardFilters, *, user_i
             count = (n, 0, 0)
         else:
             count = counts.get(stage.key, (0, 0, 0))
-        cards = column_page(session, workflow, stage, filters, user_id=user_id, now=now) if count[0] else []
+        cards = []
+        if with_cards and count[0]:
+            cards = column_page(session, workflow, stage, filters, user_id=user_id, now=now)
         columns.append(Column(stage, *count, cards=cards))
     return columns
 

@@ -35,6 +35,7 @@ LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 MAX_COMMENT = 5000
 MAX_REASON = 500
+MAX_QUANTITY = 10_000
 DUE_SOON_SHARE = 0.75  # a stage clock turns "due soon" when this share of its SLA has passed
 
 
@@ -139,7 +140,9 @@ def _conflict(session: Session, r: Return) -> VersionConflict:
     last = session.scalar(
         select(Event).where(Event.return_id == r.id).order_by(Event.id.desc()).limit(1)
     )
-    who = f"{last.actor_label} ({last.kind.replace('_', ' ')}, {last.created_at:%d %b %H:%M} UTC)" if last else "someone"
+    who = "someone"
+    if last is not None:
+        who = f"{last.actor_label} ({last.kind.replace('_', ' ')}, {last.created_at:%d %b %H:%M} UTC)"
     return VersionConflict(
         f"{r.rma} was changed by {who} after you loaded it; reload to see the change and try again."
     )
@@ -287,7 +290,7 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
         p = f"items[{i}]."
         sku = text(p + "sku", item.sku, 64).upper()
         product = text(p + "product_name", item.product_name, 200)
-        category = (item.category or "").strip().lower() or None
+        category = text(p + "category", item.category, 60, required=False).lower() or None
         if sku and sku in policy.non_returnable_skus:
             errors[p + "sku"] = f"{sku} cannot be returned (the return policy excludes it)"
         if category and category in policy.non_returnable_categories:
@@ -296,6 +299,8 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
             qty = int(str(item.quantity).strip())
             if qty <= 0:
                 errors[p + "quantity"] = f"must be at least 1, got {qty}"
+            elif qty > MAX_QUANTITY:
+                errors[p + "quantity"] = f"at most {MAX_QUANTITY} per line, got {qty}"
         except ValueError:
             qty = 0
             errors[p + "quantity"] = f"expected a whole number, got {item.quantity!r}"

@@ -55,7 +55,8 @@ def board() -> str:
     session = db()
     columns = queries.board(session, workflow(), filters, user_id=user().id, now=now())
     ctx = {
-        "columns": columns, "groups": group_columns(columns), "filters": filters, "cursor": queries.last_event_id(session),
+        "columns": columns, "groups": group_columns(columns), "filters": filters,
+        "cursor": queries.last_event_id(session),
         "people": _people(), **card_context(),
     }
     if request.htmx and request.htmx.target == "board" and not request.htmx.history_restore_request:
@@ -77,7 +78,7 @@ def column_more(stage: str) -> str:
     session = db()
     cards = queries.column_page(session, wf, wf.stages[stage], filters, user_id=user().id, now=now(),
                                 offset=offset)
-    col = next((c for c in queries.board(session, wf, filters, user_id=user().id, now=now())
+    col = next((c for c in queries.board(session, wf, filters, user_id=user().id, now=now(), with_cards=False)
                 if c.stage.key == stage), None)
     total = col.count if col else 0
     return render_template("board/_more.html", cards=cards, stage=wf.stages[stage], filters=filters,
@@ -110,7 +111,7 @@ def changes() -> Response:
             "entered": card.stage_entered_at.timestamp(),
             "html": render_template("board/_card.html", card=card, **ctx) if shown else "",
         })
-    columns = queries.board(session, wf, filters, user_id=user().id, now=t)
+    columns = queries.board(session, wf, filters, user_id=user().id, now=t, with_cards=False)
     headers = {c.stage.key: render_template("board/_column_header.html", col=c, filters=filters)
                for c in columns}
     return jsonify(cursor=cursor, cards=cards, headers=headers)
@@ -122,7 +123,7 @@ def render_card_response(r: Return, status: int = 200, message: str | None = Non
     session = db()
     filters = current_filters()
     card = queries.card_for(session, r.id)
-    columns = queries.board(session, workflow(), filters, user_id=user().id, now=now())
+    columns = queries.board(session, workflow(), filters, user_id=user().id, now=now(), with_cards=False)
     html = render_template("board/_card_response.html", card=card, columns=columns, filters=filters,
                            message=message, level=level, **card_context())
     return html, status

@@ -131,9 +131,8 @@ def assign(rma: str) -> Response | tuple[str, int]:
     """Assign the return to someone on the owning team, or to nobody."""
     raw = request.form.get("assignee_id", "")
     assignee = None
-    if raw:
-        if not raw.isdigit() or (assignee := db().get(User, int(raw))) is None:
-            abort(400, f"no user with id {raw!r}")
+    if raw and (not raw.isdigit() or (assignee := db().get(User, int(raw))) is None):
+        abort(400, f"no user with id {raw!r}")
     who = assignee.name if assignee else "nobody"
     return _act(rma, lambda: svc.assign_return(db(), workflow(), actor(), rma, assignee,
                                                expected_version=_version(), now=now()),

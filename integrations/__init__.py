@@ -1,0 +1,1 @@
+"""Integrations: Slack and e-mail delivery (filled in by the Slack and notifications issues)."""
