@@ -37,8 +37,6 @@ RETURN_COLUMNS = (
 )
 _CASE_INSENSITIVE = frozenset({"customer_email", "customer_locale", "stage", "priority"})
 # validate_draft does not bound these yet, but the database does (PostgreSQL refuses longer values)
-_MAX_CATEGORY = 60
-_MAX_QUANTITY = 2**31 - 1
 FLUSH_EVERY = 500  # returns per flush: large enough to batch the INSERTs, small enough to report progress
 _IN_CHUNK = 500  # RMAs per IN (...) when looking for ones already imported
 
@@ -292,20 +290,6 @@ def _find_stage(value: str, workflow: Workflow) -> Stage:
     return stage
 
 
-def _storage_errors(group: _Group) -> list[LineError]:
-    errors = []
-    for row in group.rows:
-        category = row.values.get("category", "").strip()
-        if len(category) > _MAX_CATEGORY:
-            errors.append(LineError(row.line, "category", f"at most {_MAX_CATEGORY} characters (got {len(category)})"))
-        try:
-            if int(row.values["quantity"].strip()) > _MAX_QUANTITY:
-                errors.append(LineError(row.line, "quantity", f"too large: {row.values['quantity'].strip()}"))
-        except ValueError:
-            pass  # validate_draft says what is wrong with it
-    return errors
-
-
 def _check_group(group: _Group, workflow: Workflow, now: datetime) -> tuple[list[LineError], _Ready | None]:
     """Validate one RMA's lines as the form would; errors point at the line and column at fault."""
     first = group.rows[0]
@@ -345,7 +329,6 @@ def _check_group(group: _Group, workflow: Workflow, now: datetime) -> tuple[list
                 errors.append(LineError(group.rows[int(index)].line, column, message))
             else:
                 errors.append(LineError(first.line, key, message))
-    errors.extend(_storage_errors(group))
     if errors or clean is None:
         return errors, None
     return [], _Ready(clean, stage, created_at, len(group.rows))
