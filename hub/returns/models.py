@@ -82,6 +82,14 @@ class Return(Base):
         # the board: open returns of a stage, oldest first
         Index("ix_returns_open_stage_entered", "stage", "stage_entered_at", "id",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        # column headers: overdue and due-soon counts per stage, from the index alone
+        Index("ix_returns_open_stage_due", "stage", "stage_due_at",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        Index("ix_returns_open_stage_warn", "stage", "stage_warn_at",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        # closed columns: what was closed recently, per stage
+        Index("ix_returns_closed_stage_closed", "stage", "closed_at",
+              sqlite_where=text("closed_at IS NOT NULL"), postgresql_where=text("closed_at IS NOT NULL")),
         # the delay scan: open returns by due time
         Index("ix_returns_open_due", "stage_due_at",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),

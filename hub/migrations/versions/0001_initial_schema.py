@@ -91,9 +91,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('returns', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_returns_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_returns_closed_stage_closed', ['stage', 'closed_at'], unique=False, sqlite_where=sa.text('closed_at IS NOT NULL'), postgresql_where=sa.text('closed_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_returns_customer_email'), ['customer_email'], unique=False)
         batch_op.create_index('ix_returns_open_due', ['stage_due_at'], unique=False, sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+        batch_op.create_index('ix_returns_open_stage_due', ['stage', 'stage_due_at'], unique=False, sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
         batch_op.create_index('ix_returns_open_stage_entered', ['stage', 'stage_entered_at', 'id'], unique=False, sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+        batch_op.create_index('ix_returns_open_stage_warn', ['stage', 'stage_warn_at'], unique=False, sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_returns_order_number'), ['order_number'], unique=False)
 
     op.create_table('comments',
@@ -166,9 +169,12 @@ def downgrade() -> None:
     op.drop_table('comments')
     with op.batch_alter_table('returns', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_returns_order_number'))
+        batch_op.drop_index('ix_returns_open_stage_warn', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
         batch_op.drop_index('ix_returns_open_stage_entered', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+        batch_op.drop_index('ix_returns_open_stage_due', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
         batch_op.drop_index('ix_returns_open_due', sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_returns_customer_email'))
+        batch_op.drop_index('ix_returns_closed_stage_closed', sqlite_where=sa.text('closed_at IS NOT NULL'), postgresql_where=sa.text('closed_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_returns_assignee_id'))
 
     op.drop_table('returns')
