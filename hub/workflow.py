@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -264,32 +264,39 @@ class _Validator:
             self.unknown_keys(t, allowed, loc)
             name = self.get(t, "name", str, loc) or key
             color = self.get(t, "color", str, loc, required=False, default="#64748b")
-            if color and not _COLOR_RE.match(color):
+            if color is not None and not _COLOR_RE.match(color):
                 self.error(f"{loc}.color", f"expected a colour like \"#2563eb\", got {color!r}")
             tz_name = self.get(t, "timezone", str, loc, required=False, default="UTC")
             tz = ZoneInfo("UTC")
-            if tz_name:
+            if tz_name is not None:
                 try:
                     tz = ZoneInfo(tz_name)
                 except (ZoneInfoNotFoundError, ValueError):
-                    self.error(f"{loc}.timezone", f"unknown time zone {tz_name!r} (use an IANA name like \"Europe/Amsterdam\")")
+                    self.error(f"{loc}.timezone",
+                               f"unknown time zone {tz_name!r} (use an IANA name like \"Europe/Amsterdam\")")
             days = self.str_list(t, "working_days", loc) if "working_days" in t else list(WEEKDAYS[:5])
             bad = [d for d in days if d not in WEEKDAYS]
             if bad:
-                self.error(f"{loc}.working_days", f"unknown day(s) {', '.join(map(repr, bad))}; use {', '.join(WEEKDAYS)}")
-            elif not days:
+                self.error(f"{loc}.working_days",
+                           f"unknown day(s) {', '.join(map(repr, bad))}; use {', '.join(WEEKDAYS)}")
+            elif not days and isinstance(t.get("working_days"), list):
                 self.error(f"{loc}.working_days", "at least one working day is needed")
             hours = self.str_list(t, "working_hours", loc) if "working_hours" in t else ["09:00", "17:00"]
             opens, closes = time(9), time(17)
-            if len(hours) != 2 or not all(_TIME_RE.match(h) for h in hours):
+            if not isinstance(t.get("working_hours", []), list):
+                pass  # str_list has reported the wrong type
+            elif len(hours) != 2 or not all(_TIME_RE.match(h) for h in hours):
                 self.error(f"{loc}.working_hours", f"expected [\"HH:MM\", \"HH:MM\"], got {hours!r}")
             else:
                 opens, closes = (time(int(h[:2]), int(h[3:])) for h in hours)
                 if opens >= closes:
-                    self.error(f"{loc}.working_hours", f"the day must open before it closes, got {hours[0]} to {hours[1]}")
+                    self.error(f"{loc}.working_hours",
+                               f"the day must open before it closes, got {hours[0]} to {hours[1]}")
             holidays: set[date] = set()
             for i, h in enumerate(self.get(t, "holidays", list, loc, required=False, default=[])):
-                if isinstance(h, date):
+                if isinstance(h, datetime):  # a subclass of date that would never equal a day
+                    self.error(f"{loc}.holidays[{i}]", f"expected a date like 2026-12-25, got a date and time ({h})")
+                elif isinstance(h, date):
                     holidays.add(h)
                 elif isinstance(h, str):
                     try:
@@ -326,7 +333,8 @@ class _Validator:
             if key is not None:
                 loc = f"stages[{i}] ({key})"
                 if not _KEY_RE.match(key):
-                    self.error(f"{loc}.key", "a stage key uses lowercase letters, digits and _ and starts with a letter")
+                    self.error(f"{loc}.key",
+                               "a stage key uses lowercase letters, digits and _ and starts with a letter")
                 if key in stages:
                     self.error(f"{loc}.key", f"duplicate stage key {key!r}")
             self.unknown_keys(s, allowed, loc)
@@ -360,11 +368,15 @@ class _Validator:
         for key, loc, nxt in pending_next:
             for j, target in enumerate(nxt):
                 if target not in stages:
-                    self.error(f"{loc}.next[{j}]", f"transition to a missing stage {target!r}; stages are: {', '.join(stages)}")
+                    self.error(f"{loc}.next[{j}]",
+                               f"transition to a missing stage {target!r}; stages are: {', '.join(stages)}")
                 elif target == key:
                     self.error(f"{loc}.next[{j}]", "a stage cannot move to itself")
+                elif target in nxt[:j]:
+                    self.error(f"{loc}.next[{j}]", f"{target!r} is listed twice")
             if not nxt and not stages[key].closed:
-                self.error(f"{loc}.next", "an open stage needs at least one next stage, or its returns could never leave it")
+                self.error(f"{loc}.next",
+                           "an open stage needs at least one next stage, or its returns could never leave it")
         if stages:
             first = next(iter(stages.values()))
             if first.closed:
@@ -381,7 +393,8 @@ class _Validator:
             return None
         m = _SLA_RE.match(text)
         if not m:
-            self.error(f"{loc}.sla", f"expected e.g. \"1 business day\", \"5 calendar days\" or \"4 business hours\", got {text!r}")
+            self.error(f"{loc}.sla",
+                       f"expected e.g. \"1 business day\", \"5 calendar days\" or \"4 business hours\", got {text!r}")
             return None
         amount = float(m["amount"])
         if amount <= 0:
@@ -405,7 +418,8 @@ class _Validator:
         res = self.str_list(raw, "allowed_resolutions", loc) if "allowed_resolutions" in raw else list(RESOLUTIONS)
         bad = [r for r in res if r not in RESOLUTIONS]
         if bad:
-            self.error(f"{loc}.allowed_resolutions", f"unknown resolution(s) {', '.join(map(repr, bad))}; use {', '.join(RESOLUTIONS)}")
+            self.error(f"{loc}.allowed_resolutions",
+                       f"unknown resolution(s) {', '.join(map(repr, bad))}; use {', '.join(RESOLUTIONS)}")
         elif not res:
             self.error(f"{loc}.allowed_resolutions", "at least one resolution is needed")
         return Policy(window or 0, frozenset(s.upper() for s in skus), frozenset(c.lower() for c in cats), tuple(res))
