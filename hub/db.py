@@ -154,7 +154,7 @@ def check_schema(engine: Engine) -> None:
     if current == head:
         return
     if current is None:
-        has_tables = bool(inspect(engine).get_table_names())
+        has_tables = bool(set(inspect(engine).get_table_names()) - {"alembic_version"})
         what = "has tables but no migration record" if has_tables else "is empty"
         raise SchemaError(f"The database {what}: run `returns-hub init-db` to create the schema.")
     raise SchemaError(

@@ -17,8 +17,9 @@ from hub.accounts.services import add_user, sync_teams
 from hub.errors import DomainError
 from hub.returns import services as svc
 from hub.returns.models import Channel, Comment, Event, Priority, Return, ReturnItem
+from hub.returns.queries import sla_state
 from hub.returns.services import DUE_SOON_SHARE, Actor, ItemDraft, ReturnDraft
-from hub.sla import due_at, is_working_day
+from hub.sla import due_at, due_soon_at, is_working_day
 from hub.workflow import Stage, Team, Workflow
 
 DEMO_PASSWORD = "demo-password"
@@ -413,7 +414,9 @@ class _Seeder:
                 entered = _rewind(now, stage, team, rng.uniform(low, high))
             else:
                 entered = (now - span * rng.uniform(low / 2, high * 2)).replace(microsecond=0)
-            if entered < now and _clock_state(entered, due_at(entered, stage.sla, team), now) == want:
+            state = sla_state(due_at(entered, stage.sla, team), due_soon_at(entered, stage.sla, team, DUE_SOON_SHARE),
+                              None, now)
+            if entered < now and state == want:
                 return entered
         return _rewind(now, stage, team, rng.uniform(0.02, 0.5))
 
@@ -498,12 +501,6 @@ class _Seeder:
         known = self.workflow.reasons
         weights = {k: w for k, w in REASONS_BY_CATEGORY.get(category, {}).items() if k in known}
         return self.pick(weights) if weights else self.rng.choice(list(known))
-
-
-def _clock_state(entered: datetime, due: datetime, now: datetime) -> str:
-    if now >= due:
-        return "overdue"
-    return "due_soon" if now >= entered + (due - entered) * DUE_SOON_SHARE else "on_time"
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:

@@ -18,6 +18,11 @@ def due_at(start: datetime, sla: Sla, team: Team) -> datetime:
     return add_business_hours(start, hours, team)
 
 
+def due_soon_at(start: datetime, sla: Sla, team: Team, share: float) -> datetime:
+    """When `share` of the SLA has passed, on the same clock (so business-hour SLAs count working time)."""
+    return due_at(start, Sla(sla.amount * share, sla.unit, sla.clock), team)
+
+
 def is_working_day(day: date, team: Team) -> bool:
     """Whether the team works on this local date."""
     return day.weekday() in team.working_days and day not in team.holidays

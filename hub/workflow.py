@@ -391,7 +391,7 @@ class _Validator:
         text = self.get(s, "sla", str, loc)
         if text is None:
             return None
-        m = _SLA_RE.match(text)
+        m = _SLA_RE.match(text.lower())
         if not m:
             self.error(f"{loc}.sla",
                        f"expected e.g. \"1 business day\", \"5 calendar days\" or \"4 business hours\", got {text!r}")

@@ -28,7 +28,7 @@ from hub.errors import (
     VersionConflict,
 )
 from hub.returns.models import Channel, Comment, Event, Priority, Resolution, Return, ReturnItem
-from hub.sla import due_at
+from hub.sla import due_at, due_soon_at
 from hub.workflow import Stage, Workflow
 
 LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
@@ -160,8 +160,11 @@ def _set_stage(r: Return, stage: Stage, workflow: Workflow, now: datetime) -> No
     r.stage = stage.key
     r.stage_entered_at = now
     team = workflow.team_of(stage.key)
-    r.stage_due_at = due_at(now, stage.sla, team) if stage.sla and team else None
-    r.stage_warn_at = now + (r.stage_due_at - now) * DUE_SOON_SHARE if r.stage_due_at else None
+    if stage.sla and team:
+        r.stage_due_at = due_at(now, stage.sla, team)
+        r.stage_warn_at = due_soon_at(now, stage.sla, team, DUE_SOON_SHARE)
+    else:
+        r.stage_due_at = r.stage_warn_at = None
     r.closed_at = now if stage.closed else None
 
 

@@ -84,7 +84,10 @@
      A refusal (wrong transition, no permission, a newer version) sends the card back with the reason. */
   function move(card, toStage, origin) {
     const column = document.getElementById("col-" + toStage);
-    if (column && column.dataset.requires) {
+    const allowed = (card.dataset.targets || "").split(" ").includes(toStage);
+    // a stage that needs a resolution or a reason is reached through the details; a move that is not
+    // allowed at all goes to the server, which refuses it with the reason
+    if (column && column.dataset.requires && allowed) {
       restore(card, origin);
       const need = column.dataset.requires === "resolution" ? "how it was resolved" : "a reason for the customer";
       toast("Moving to “" + column.dataset.stageName + "” needs " + need + ": use Move in the details.", "info");
@@ -106,8 +109,9 @@
         if (list) placeCard(fresh, list, true); else fresh.remove();
         fresh.classList.add("flash");
       }
-      const summary = fresh.isConnected && $(".move-menu summary", fresh);
-      if (origin && origin.keyboard && summary) summary.focus();
+      // keep a keyboard user on the card: its Move menu, or its link once it has left the user's team
+      const focusable = fresh.isConnected && ($(".move-menu summary", fresh) || $("a.rma", fresh));
+      if (origin && origin.keyboard && focusable) focusable.focus();
     }, { once: true });
     const url = card.dataset.moveUrl + (boardQuery() ? "?" + boardQuery() : "");
     htmx.ajax("POST", url, {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
@@ -32,19 +32,30 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @app.before_request
-    def _require_login() -> Response | None:
+    def _require_login() -> Response | tuple[Response, int] | None:
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
         if not current_user.is_authenticated:
             if request.headers.get("HX-Request"):
                 resp = Response("Your session has ended; log in again.", status=401)
-                resp.headers["HX-Redirect"] = url_for("auth.login", next=request.full_path)
+                resp.headers["HX-Redirect"] = url_for("auth.login", next=_htmx_next())
                 return resp
+            if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+                # the board's live feed (fetch, not htmx) reloads the page on a 401; a redirect would hide it
+                return jsonify(error="Your session has ended; log in again."), 401
             return login_manager.unauthorized()
         return None
 
 
 PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css"}
+
+
+def _htmx_next() -> str:
+    """Where to return after logging in from an htmx request: the page shown, not the fragment asked for."""
+    shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if shown.path and shown.netloc == request.host:
+        return shown.path + (f"?{shown.query}" if shown.query else "")
+    return request.full_path.rstrip("?") if request.method == "GET" else url_for("board.board")
 
 
 @login_manager.user_loader

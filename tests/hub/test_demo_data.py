@@ -16,7 +16,6 @@ from hub.cli import main
 from hub.db import make_session_factory
 from hub.demo_data import DEMO_PASSWORD, MAIL_DOMAINS, DemoDataError, demo_logins, seed_demo
 from hub.returns.models import Comment, Event, Return, ReturnItem
-from hub.returns.services import DUE_SOON_SHARE
 from hub.sla import due_at
 from hub.workflow import Workflow, load_workflow, parse_workflow
 from tests.conftest import NOW, _clean
@@ -118,7 +117,7 @@ class TestSeededDefaultWorkflow:
                 continue
             if r.stage_due_at <= NOW:
                 states[r.stage, "overdue"] += 1
-            elif r.stage_entered_at + (r.stage_due_at - r.stage_entered_at) * DUE_SOON_SHARE <= NOW:
+            elif r.stage_warn_at <= NOW:
                 states[r.stage, "due_soon"] += 1
             else:
                 states[r.stage, "on_time"] += 1
