@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # /healthz reads the schema revision
+
+
 def _serve(app: Flask, host: str, port: int, threads: int) -> None:
     from waitress import serve
 
@@ -44,7 +49,7 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
         app = create_app(settings)
     except (ConfigError, StartupError) as exc:
         fail(exc.describe() if isinstance(exc, ConfigError) else str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging()
     click.echo(f"Returns Hub on http://{host}:{port}/ (public URL {settings.base_url})")
     _serve(app, host, port, threads)
 
@@ -81,6 +86,6 @@ def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
     if no_serve:
         return
     app = create_app(runtime=rt)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging()
     click.secho(f"\nReturns Hub demo: http://127.0.0.1:{port}/board  (Ctrl+C to stop)", fg="green", bold=True)
     _serve(app, "127.0.0.1", port, 8)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -532,10 +532,30 @@ def add_comment(
     comment = Comment(return_=r, author=actor.user, body=body, created_at=now)
     session.add(comment)
     session.flush()
+    mentioned = mentioned_users(session, body)
     record_event(session, r, actor, "commented", now=now, comment_id=comment.id,
-                 excerpt=body[:140])
+                 excerpt=body[:140], mentions=[u.id for u in mentioned] or None)
     session.flush()
     return comment
+
+
+MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def mention_handle(user: User) -> str:
+    """How to @mention a user: the part of their e-mail address before the @."""
+    return user.email.split("@", 1)[0]
+
+
+def mentioned_users(session: Session, body: str) -> list[User]:
+    """The active users a text @mentions by their handle (case-insensitive), in order of first mention."""
+    handles = [h.rstrip(".").lower() for h in MENTION_RE.findall(body)]
+    if not handles:
+        return []
+    patterns = [f"{h}@%" for h in dict.fromkeys(handles)]
+    users = session.scalars(select(User).where(User.is_active.is_(True), or_(*(User.email.like(p) for p in patterns))))
+    by_handle = {mention_handle(u).lower(): u for u in users}
+    return [by_handle[h] for h in dict.fromkeys(handles) if h in by_handle]
 
 
 def flag_return(

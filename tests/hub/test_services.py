@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hub.accounts.models import Role
+from hub.accounts.models import Role, User
 from hub.db import unit_of_work
 from hub.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from hub.returns import services as svc
@@ -245,3 +245,15 @@ def test_create_numbers_returns_and_starts_both_clocks(session, workflow, now):
     wh = make_user(session, team="warehouse")
     with pytest.raises(PermissionDenied, match="cannot create returns"):
         svc.create_return(session, workflow, Actor.person(wh, Channel.WEB), make_draft(), now=now)
+
+
+def test_a_comment_records_who_it_mentions(session, workflow, now):
+    carla = make_user(session, team="customer_service", email="carla.service@shop.example", name="Carla Service")
+    make_user(session, team="warehouse", email="wim@shop.example", name="Wim Warehouse")
+    r = make_return(session, workflow, now=now)
+    svc.add_comment(session, SYSTEM, r.rma, "@Carla.Service can you call her? cc @wim. and @nobody", now=now)
+    event = session.scalars(select(Event).where(Event.kind == "commented")).one()
+    wim = session.scalars(select(User).where(User.email == "wim@shop.example")).one()
+    assert event.payload["mentions"] == [carla.id, wim.id]
+    svc.add_comment(session, SYSTEM, r.rma, "mail me at someone@shop.example", now=now)
+    assert "mentions" not in session.scalars(select(Event).where(Event.kind == "commented")).all()[-1].payload
