@@ -205,7 +205,7 @@ def new() -> Response | tuple[str, int]:
     if not svc.may_act_on(actor(), wf, wf.initial_stage.key):
         team = wf.team_of(wf.initial_stage.key)
         abort(403, f"Only {team.name if team else 'its team'}, leads and admins can create returns.")
-    draft, errors, status = ReturnDraft(items=[ItemDraft()]), {}, 200
+    draft, errors, status = ReturnDraft(items=[ItemDraft(unit_price="")]), {}, 200
     if request.method == "POST":
         draft = _draft_from_form()
         session = db()
@@ -235,4 +235,4 @@ def new_item_row() -> str:
         abort(400, "i must be a number")
     if not 0 < i < MAX_ITEM_ROWS:
         abort(400, f"at most {MAX_ITEM_ROWS} items per return")
-    return render_template("returns/_item_row.html", i=i, item=ItemDraft(), errors={}, oob_add=True)
+    return render_template("returns/_item_row.html", i=i, item=ItemDraft(unit_price=""), errors={}, oob_add=True)
