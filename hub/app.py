@@ -11,7 +11,7 @@ from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from hub.config import Settings
+from hub.config import Settings, templates_dir
 from hub.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,13 +23,6 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-
-
-def templates_dir() -> Path:
-    """The templates folder: inside the installed package, or at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
-    installed = here / "templates"
-    return installed if installed.is_dir() else here.parent / "templates"
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
@@ -61,15 +54,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from hub.web import auth, board, errors, health, returns, views
+    from hub.web import admin, auth, board, errors, health, returns, status, views
 
     auth.init_app(app)
+    status.init_app(app)
     errors.init_app(app)
     views.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(returns.bp)
+    app.register_blueprint(admin.bp)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

@@ -175,3 +175,8 @@ from hub.cli_web import demo_cmd, serve_cmd  # noqa: E402
 
 main.add_command(demo_cmd, "demo")
 main.add_command(serve_cmd, "serve")
+
+from hub.cli_jobs import dispatch_cmd, worker_cmd  # noqa: E402
+
+main.add_command(dispatch_cmd, "dispatch")
+main.add_command(worker_cmd, "worker")

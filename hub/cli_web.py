@@ -26,6 +26,14 @@ def _logging() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # /healthz reads the schema revision
 
 
+def _start_scheduler(runtime: Runtime) -> None:
+    from jobs.scheduler import build_scheduler
+
+    scheduler = build_scheduler(runtime)
+    scheduler.start()
+    click.echo("Scheduled jobs run in this process: " + ", ".join(j.id for j in scheduler.get_jobs()))
+
+
 def _serve(app: Flask, host: str, port: int, threads: int) -> None:
     from waitress import serve
 
@@ -36,7 +44,9 @@ def _serve(app: Flask, host: str, port: int, threads: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
-def serve_cmd(host: str, port: int, threads: int) -> None:
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the scheduled jobs in this process (instead of a separate `returns-hub worker`).")
+def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Run the web app under the production WSGI server (waitress)."""
     from hub.app import create_app
     from hub.cli import fail
@@ -51,6 +61,8 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
         fail(exc.describe() if isinstance(exc, ConfigError) else str(exc))
     _logging()
     click.echo(f"Returns Hub on http://{host}:{port}/ (public URL {settings.base_url})")
+    if with_scheduler:
+        _start_scheduler(app.extensions["hub.runtime"])
     _serve(app, host, port, threads)
 
 
@@ -87,5 +99,8 @@ def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
         return
     app = create_app(runtime=rt)
     _logging()
+    _start_scheduler(rt)
+    mail = settings.smtp_url or f"files in {settings.instance_dir / 'mail'} (set HUB_SMTP_URL to send them)"
+    click.echo(f"E-mail: {mail}")
     click.secho(f"\nReturns Hub demo: http://127.0.0.1:{port}/board  (Ctrl+C to stop)", fg="green", bold=True)
     _serve(app, "127.0.0.1", port, 8)

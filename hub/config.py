@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -25,6 +26,7 @@ class Settings:
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    outbox_max_attempts: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             slack_bot_token=env.get("SLACK_BOT_TOKEN"),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET"),
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
+            outbox_max_attempts=_positive_int(env, "HUB_OUTBOX_MAX_ATTEMPTS", 8),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -50,3 +53,27 @@ class Settings:
     def is_sqlite(self) -> bool:
         """Whether the database is an SQLite file."""
         return self.database_url.startswith("sqlite")
+
+
+def templates_dir() -> Path:
+    """The templates folder: inside the installed package, or at the top of a source checkout."""
+    installed = PACKAGE_DIR / "templates"
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / "templates"
+
+
+def translations_dir() -> Path:
+    """The message catalogs (Flask-Babel's and the e-mails')."""
+    return PACKAGE_DIR / "translations"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value that cannot be used."""
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Role, User
 from hub.accounts.services import add_user, sync_teams
 from hub.errors import DomainError
+from hub.notifications.models import Notification
 from hub.returns import services as svc
 from hub.returns.models import Channel, Comment, Event, Priority, Return, ReturnItem
 from hub.returns.queries import sla_state
@@ -328,6 +329,8 @@ def seed_demo(
     ]
     seeder = _Seeder(session, workflow, random.Random(seed), now, users)
     seeder.run(returns_per_stage)
+    # the history is made up: its handoffs and customer updates must not go out as e-mail or Slack
+    session.execute(delete(Notification))
     return _summarize(session, workflow, logins, now)
 
 

@@ -13,6 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 RESOLUTIONS = ("refund", "exchange", "store_credit")
+CHANNELS = ("email", "slack")
+# customer e-mails there are templates for (templates/email/customer_<key>.*)
+CUSTOMER_MESSAGES = ("request_received", "approved", "in_transit", "received", "inspected", "resolved", "rejected")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SLA_RE = re.compile(
@@ -83,6 +86,8 @@ class Stage:
     closed: bool = False
     requires_resolution: bool = False
     requires_note: bool = False
+    notify: tuple[str, ...] = ()  # channels that tell the owning team when a return is handed to it
+    customer_message: str | None = None  # the e-mail the customer gets when a return enters the stage
 
 
 @dataclass(frozen=True)
@@ -323,7 +328,7 @@ class _Validator:
         stages: dict[str, Stage] = {}
         pending_next: list[tuple[str, str, list[str]]] = []
         allowed = ("key", "name", "team", "sla", "wip_limit", "next", "closed",
-                   "requires_resolution", "requires_note")
+                   "requires_resolution", "requires_note", "notify", "customer_message")
         for i, s in enumerate(raw):
             loc = f"stages[{i}]"
             if not isinstance(s, dict):
@@ -361,9 +366,15 @@ class _Validator:
             nxt = self.str_list(s, "next", loc, required=False)
             rr = self.get(s, "requires_resolution", bool, loc, required=False, default=False)
             rn = self.get(s, "requires_note", bool, loc, required=False, default=False)
+            notify = self.notify(s, loc, teams.get(team) if team else None, closed)
+            message = self.get(s, "customer_message", str, loc, required=False)
+            if message is not None and message not in CUSTOMER_MESSAGES:
+                self.error(f"{loc}.customer_message",
+                           f"unknown customer message {message!r}; messages are: {', '.join(CUSTOMER_MESSAGES)}")
             if key is None or key in stages:
                 continue
-            stages[key] = Stage(key, name, team, sla, tuple(nxt), wip, bool(closed), bool(rr), bool(rn))
+            stages[key] = Stage(key, name, team, sla, tuple(nxt), wip, bool(closed), bool(rr), bool(rn),
+                                notify, message)
             pending_next.append((key, loc, nxt))
         for key, loc, nxt in pending_next:
             for j, target in enumerate(nxt):
@@ -386,6 +397,24 @@ class _Validator:
         elif raw is not None:
             self.error("stages", "at least one stage is needed")
         return stages
+
+    def notify(self, s: dict[str, Any], loc: str, team: Team | None, closed: bool) -> tuple[str, ...]:
+        """The handoff channels: as listed, else every channel the owning team has an address for."""
+        addresses = {"email": team.email, "slack": team.slack_channel} if team else {}
+        if "notify" not in s:
+            return tuple(c for c in CHANNELS if addresses.get(c))
+        channels = self.str_list(s, "notify", loc)
+        if closed and channels:
+            self.error(f"{loc}.notify", "a closed stage has no team to notify")
+            return ()
+        for j, c in enumerate(channels):
+            if c not in CHANNELS:
+                self.error(f"{loc}.notify[{j}]", f"unknown channel {c!r}; channels are: {', '.join(CHANNELS)}")
+            elif team is not None and not addresses[c]:
+                what = "email" if c == "email" else "slack_channel"
+                self.error(f"{loc}.notify[{j}]",
+                           f"team {team.key!r} has no {what.replace('_', ' ')}: set teams.{team.key}.{what}")
+        return tuple(dict.fromkeys(c for c in channels if c in CHANNELS))
 
     def sla(self, s: dict[str, Any], loc: str) -> Sla | None:
         text = self.get(s, "sla", str, loc)

@@ -27,6 +27,7 @@ from hub.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from hub.notifications import outbox
 from hub.returns.models import Channel, Comment, Event, Priority, Resolution, Return, ReturnItem
 from hub.sla import due_at, due_soon_at
 from hub.workflow import Stage, Workflow
@@ -373,6 +374,9 @@ def create_return(
     session.add(r)
     record_event(session, r, actor, "created", now=now, to_stage=stage.key)
     if not batch:
+        # an import brings in returns customers already know about: it tells nobody
+        session.flush()
+        outbox.notify_stage_entered(session, workflow, r, None, stage, actor_name=actor.name, note=None, now=now)
         session.flush()
     return r
 
@@ -429,6 +433,7 @@ def move_return(
     if to_team != from_team:
         r.assignee_id = None  # a handoff: the receiving team claims it
     kind = "closed" if dst.closed else "reopened" if src.closed else "moved"
+    outbox.notify_stage_entered(session, workflow, r, src, dst, actor_name=actor.name, note=note, now=now)
     record_event(
         session, r, actor, kind, now=now, from_stage=src.key, to_stage=dst.key,
         note=note, resolution=res.value if res else None,
@@ -520,8 +525,9 @@ def claim_return(
 
 def add_comment(
     session: Session, actor: Actor, rma: str, body: str, *, now: datetime | None = None,
+    workflow: Workflow | None = None,
 ) -> Comment:
-    """Leave a comment on a return."""
+    """Leave a comment on a return; with the workflow, the people it @mentions are notified."""
     now = now or utcnow()
     body = (body or "").strip()
     if not body:
@@ -535,6 +541,8 @@ def add_comment(
     mentioned = mentioned_users(session, body)
     record_event(session, r, actor, "commented", now=now, comment_id=comment.id,
                  excerpt=body[:140], mentions=[u.id for u in mentioned] or None)
+    if workflow is not None:
+        outbox.notify_mentions(session, workflow, r, comment, mentioned, now=now)
     session.flush()
     return comment
 

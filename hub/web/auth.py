@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css", "status.status"}
 
 
 def _htmx_next() -> str:

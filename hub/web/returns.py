@@ -95,9 +95,7 @@ def _act(rma: str, change: Callable[[], object], done: str) -> Response | tuple[
         if _from_board():
             return render_card_response(svc.get_return(session, rma), status=exc.status, message=exc.message,
                                         level="error")
-        if not request.htmx:
-            flash(exc.message, "error")
-            return redirect(url_for("returns.detail", rma=rma))
+        # the page itself (not a redirect) even without htmx: the 4xx status and the field errors must survive
         return render_detail(rma, status=exc.status, message=exc.message, level="error", errors=errors)
     if _from_board():
         return render_card_response(svc.get_return(session, rma), message=done)
@@ -142,7 +140,8 @@ def assign(rma: str) -> Response | tuple[str, int]:
 @bp.post("/<rma>/comment")
 def comment(rma: str) -> Response | tuple[str, int]:
     """Leave a comment (mention people with @name)."""
-    return _act(rma, lambda: svc.add_comment(db(), actor(), rma, request.form.get("body", ""), now=now()),
+    return _act(rma, lambda: svc.add_comment(db(), actor(), rma, request.form.get("body", ""), now=now(),
+                                             workflow=workflow()),
                 "Comment added.")
 
 

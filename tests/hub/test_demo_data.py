@@ -347,3 +347,10 @@ def test_seed_demo_command_needs_an_initialised_database(tmp_path):
     result = CliRunner().invoke(main, ["seed-demo"], env={"HUB_DATABASE_URL": url, "HUB_CONFIG": None})
     assert result.exit_code == 1
     assert "returns-hub init-db" in result.stderr
+
+
+def test_the_made_up_history_sends_nothing(session, workflow):
+    from hub.notifications.models import Notification
+
+    seed_demo(session, workflow, now=NOW, returns_per_stage=3)
+    assert session.scalar(select(func.count()).select_from(Notification)) == 0

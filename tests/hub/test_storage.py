@@ -78,8 +78,16 @@ def test_the_partial_board_indexes_exist(engine):
     assert {"ix_returns_open_stage_entered", "ix_returns_open_due"} <= indexes
 
 
-def test_head_revision_is_the_newest_migration():
-    assert head_revision() == "0001"
+def test_head_revision_is_the_newest_of_one_linear_chain_of_migrations():
+    from alembic.script import ScriptDirectory
+
+    from hub.db import MIGRATIONS_DIR
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    chain = [rev.revision for rev in script.walk_revisions()]  # newest first
+    assert script.get_heads() == [head_revision()]
+    assert chain[0] == head_revision()
+    assert chain == sorted(chain, reverse=True)
 
 
 # --- SQLite settings -------------------------------------------------------------------------------

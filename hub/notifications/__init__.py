@@ -1,0 +1,1 @@
+"""Notifications: the transactional outbox that services write to, and what each change causes."""

@@ -1,0 +1,58 @@
+"""The customer's status page: where the return is, in plain words and the customer's language (no login)."""
+
+from __future__ import annotations
+
+from babel.dates import format_date
+from flask import Blueprint, abort, g, render_template, request
+from flask_babel import Babel
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hub.config import translations_dir
+from hub.returns.models import Event, Return
+from hub.web.context import db, now, workflow
+
+bp = Blueprint("status", __name__)
+babel = Babel()
+LOCALES = ("en", "nl")
+CUSTOMER_STAGES = ("new", "approved", "in_transit", "received", "inspected", "resolved", "rejected")
+
+
+def init_app(app) -> None:  # noqa: ANN001
+    """Flask-Babel: the staff pages are English; the status page speaks the return's language."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations_dir()))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    babel.init_app(app, locale_selector=lambda: g.get("locale", "en"))
+    app.register_blueprint(bp)
+
+
+def _locale(r: Return) -> str:
+    asked = request.args.get("lang")
+    if asked in LOCALES:
+        return asked
+    lang = (r.customer_locale or "en").replace("-", "_").split("_")[0].lower()
+    return lang if lang in LOCALES else "en"
+
+
+@bp.get("/status/<token>")
+def status(token: str) -> tuple[str, int, dict[str, str]]:
+    """The status of the return this token belongs to; any other token is a plain 404."""
+    if not (20 <= len(token) <= 64):
+        abort(404)
+    r = db().scalar(select(Return).where(Return.status_token == token).options(selectinload(Return.items)))
+    if r is None:
+        abort(404)
+    g.locale = _locale(r)
+    wf = workflow()
+    events = db().scalars(
+        select(Event).where(Event.return_id == r.id, Event.kind.in_(("created", "moved", "closed", "reopened")))
+        .order_by(Event.id)
+    ).all()
+    steps = [(e.created_at, e.to_stage, e.payload) for e in events if e.to_stage in wf.stages]
+    stage = wf.stages.get(r.stage)
+    zone = next(iter(wf.teams.values())).timezone if wf.teams else None
+    html = render_template("status.html", r=r, steps=steps, stage=stage, zone=zone, now=now(),
+                           known=CUSTOMER_STAGES, lang=g.locale, langs=LOCALES,
+                           format_date=lambda d, fmt: format_date(d, fmt, locale=g.locale))
+    headers = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    return html, 200, headers

@@ -1,0 +1,119 @@
+"""Renders a notification into a multipart (text and HTML) e-mail, in the recipient's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, parseaddr
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from hub.config import Settings, templates_dir, translations_dir
+from hub.notifications.models import Notification
+from hub.workflow import Workflow
+
+LOCALES = ("en", "nl")  # the languages customer e-mails and the status page are written in
+STAFF_LOCALE = "en"
+
+
+def customer_locale(locale: str | None) -> str:
+    """The language a customer is written to in: theirs when we have it, else English."""
+    lang = (locale or "en").replace("-", "_").split("_")[0].lower()
+    return lang if lang in LOCALES else "en"
+
+
+@lru_cache(maxsize=8)
+def _translations(lang: str) -> NullTranslations:
+    return Translations.load(str(translations_dir()), [lang], domain="messages")
+
+
+class MailRenderer:
+    """Templates under templates/email/: <kind>.txt (which sets `subject`) and <kind>.html."""
+
+    def __init__(self, settings: Settings, workflow: Workflow) -> None:
+        self.settings = settings
+        self.workflow = workflow
+        name, address = parseaddr(settings.mail_from)
+        if "@" not in address:
+            raise ValueError(f"HUB_MAIL_FROM is not an e-mail address: {settings.mail_from!r}")
+        self.sender = settings.mail_from
+        self.shop_name = name or "Returns Hub"
+        self.domain = address.rsplit("@", 1)[1]
+        self.zone = next(iter(workflow.teams.values())).timezone if workflow.teams else ZoneInfo("UTC")
+        self._envs: dict[tuple[str, bool], Environment] = {}
+
+    def _env(self, lang: str, html: bool) -> Environment:
+        key = (lang, html)
+        if key not in self._envs:
+            env = Environment(
+                loader=FileSystemLoader(str(templates_dir())), extensions=["jinja2.ext.i18n"],
+                autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False) if html else False,
+                undefined=StrictUndefined, keep_trailing_newline=True,
+            )
+            env.install_gettext_translations(_translations(lang), newstyle=True)  # type: ignore[attr-defined]
+            env.filters["day"] = lambda iso: self._day(iso, lang)
+            env.filters["when"] = lambda iso: self._when(iso, lang)
+            self._envs[key] = env
+        return self._envs[key]
+
+    def _day(self, iso: str | None, lang: str) -> str:
+        if not iso:
+            return ""
+        return format_date(datetime.fromisoformat(iso).astimezone(self.zone).date(), "long", locale=lang)
+
+    def _when(self, iso: str | None, lang: str) -> str:
+        if not iso:
+            return "—"
+        return format_datetime(datetime.fromisoformat(iso).astimezone(self.zone), "EEE d MMM HH:mm", locale=lang)
+
+    def thread_id(self, rma: str) -> str:
+        """The Message-ID every message about one return refers to, so they thread as one conversation."""
+        return f"<{rma.lower()}.returns@{self.domain}>"
+
+    def context(self, n: Notification) -> dict[str, Any]:
+        """What the templates see: the payload, links and the shop's name."""
+        p = dict(n.payload)
+        base = self.settings.base_url
+        p.setdefault("note", None)
+        p.setdefault("assignee", None)
+        p.setdefault("last_comment", None)
+        return {
+            **p, "board_url": f"{base}/board", "return_url": f"{base}/returns/{p.get('rma', '')}",
+            "status_url": f"{base}/status/{p.get('status_token', '')}", "shop_name": self.shop_name,
+        }
+
+    def render(self, n: Notification) -> EmailMessage:
+        """The e-mail for one notification."""
+        lang = customer_locale(n.payload.get("locale")) if n.kind == "customer_update" else STAFF_LOCALE
+        ctx = {**self.context(n), "lang": lang}
+        text_template = self._env(lang, html=False).get_template(f"email/{n.kind}.txt")
+        module = text_template.make_module(ctx)
+        subject = " ".join(str(getattr(module, "subject", "")).split()) or "Returns Hub"
+        text = str(module)
+        html = self._env(lang, html=True).get_template(f"email/{n.kind}.html").render({**ctx, "subject": subject})
+
+        msg = EmailMessage()
+        msg["Subject"] = subject
+        msg["From"] = self.sender
+        msg["To"] = n.recipient
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = f"<{n.message_key}@{self.domain}>"
+        if n.payload.get("rma"):
+            root = self.thread_id(n.payload["rma"])
+            msg["In-Reply-To"] = root
+            msg["References"] = root
+        msg["Content-Language"] = lang
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Returns-Hub-Kind"] = n.kind
+        if n.kind == "customer_update":
+            reply = [a for _, a in getaddresses([self.sender])]
+            if reply:
+                msg["Reply-To"] = reply[0]
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        return msg

@@ -1,0 +1,175 @@
+"""The outbox dispatcher: claims due notifications, delivers them, retries with backoff, never twice.
+
+Claims are rows marked `sending` by one dispatcher in a short transaction (`FOR UPDATE SKIP LOCKED`
+on PostgreSQL; SQLite's write lock serialises claims), so two dispatchers never take the same row.
+A claim left behind by a crashed dispatcher is taken over after `claim_ttl`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.config import Settings
+from hub.db import unit_of_work, utcnow
+from hub.notifications.delivery import Adapter, DeliveryError
+from hub.notifications.models import Notification, NotificationStatus
+from hub.runtime import Runtime
+from hub.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+CLAIM_TTL = timedelta(minutes=5)
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch run did."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    skipped: int = 0
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, retrying {self.retried}, dead {self.dead}, skipped {self.skipped}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next attempt: 30 s, 1 min, 2 min, ... at most an hour."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+
+
+def worker_id() -> str:
+    """Who is claiming: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(session: Session, worker: str, now: datetime, limit: int,
+          claim_ttl: timedelta = CLAIM_TTL) -> list[Notification]:
+    """Mark up to `limit` due notifications as being sent by `worker` and return them."""
+    stmt = (
+        select(Notification)
+        .where(or_(
+            and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
+            and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < now - claim_ttl),
+        ))
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.scalars(stmt))
+    for n in rows:
+        n.status, n.claimed_by, n.claimed_at = NotificationStatus.SENDING, worker, now
+    session.flush()
+    return rows
+
+
+def _finish(session_factory: sessionmaker[Session], n: Notification, worker: str, **values: object) -> bool:
+    with unit_of_work(session_factory) as s:
+        result = s.execute(
+            update(Notification)
+            .where(Notification.id == n.id, Notification.claimed_by == worker,
+                   Notification.status == NotificationStatus.SENDING)
+            .values(claimed_by=None, claimed_at=None, **values)
+        )
+    if result.rowcount != 1:
+        log.warning("notification %s was taken over by another dispatcher while %s sent it", n.id, worker)
+    return result.rowcount == 1
+
+
+def dispatch(
+    session_factory: sessionmaker[Session],
+    adapters: Mapping[str, Adapter],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    max_attempts: int = 8,
+    batch: int = 50,
+    worker: str | None = None,
+    unavailable: Mapping[str, str] | None = None,
+) -> DispatchReport:
+    """Deliver every notification due now, once; failures wait for their next attempt.
+
+    `unavailable` maps a channel that is not configured here to the reason: its notifications are
+    marked skipped, not retried forever.
+    """
+    worker = worker or worker_id()
+    report = DispatchReport()
+    unavailable = unavailable or {}
+    seen: set[int] = set()
+    while True:
+        with unit_of_work(session_factory) as s:
+            rows = [n for n in claim(s, worker, clock(), batch) if n.id not in seen]
+        if not rows:
+            return report
+        for n in rows:
+            seen.add(n.id)
+            _deliver(session_factory, adapters, n, worker, clock, max_attempts, unavailable, report)
+
+
+def _deliver(session_factory: sessionmaker[Session], adapters: Mapping[str, Adapter], n: Notification, worker: str,
+             clock: Callable[[], datetime], max_attempts: int, unavailable: Mapping[str, str],
+             report: DispatchReport) -> None:
+    adapter = adapters.get(n.channel)
+    if adapter is None:
+        reason = unavailable.get(n.channel, f"no adapter for channel {n.channel!r}")
+        _finish(session_factory, n, worker, status=NotificationStatus.SKIPPED, last_error=reason)
+        report.skipped += 1
+        return
+    try:
+        ref = adapter.send(n)
+    except Exception as exc:  # noqa: BLE001 - any failure of a channel is retried, never lost
+        attempts = n.attempts + 1
+        message = str(exc) or type(exc).__name__
+        if not isinstance(exc, DeliveryError):
+            log.exception("unexpected error delivering notification %s", n.id)
+            message = f"{type(exc).__name__}: {message}"
+        permanent = isinstance(exc, DeliveryError) and exc.permanent
+        if permanent or attempts >= max_attempts:
+            _finish(session_factory, n, worker, status=NotificationStatus.DEAD, attempts=attempts,
+                    last_error=message[:2000])
+            report.dead += 1
+            log.error("notification %s (%s %s to %s) is dead after %d attempt(s): %s",
+                      n.id, n.channel, n.kind, n.recipient, attempts, message)
+            return
+        retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
+        wait = timedelta(seconds=retry_after) if retry_after else backoff(attempts)
+        _finish(session_factory, n, worker, status=NotificationStatus.PENDING, attempts=attempts,
+                last_error=message[:2000], next_attempt_at=clock() + wait)
+        report.retried += 1
+        log.warning("notification %s (%s %s) failed, attempt %d, retrying in %s: %s",
+                    n.id, n.channel, n.kind, attempts, wait, message)
+        return
+    _finish(session_factory, n, worker, status=NotificationStatus.SENT, attempts=n.attempts + 1,
+            sent_at=clock(), delivery_ref=ref, last_error=None)
+    report.sent += 1
+
+
+def channel_adapters(settings: Settings, workflow: Workflow) -> tuple[dict[str, Adapter], dict[str, str]]:
+    """The adapters this installation can deliver through, and why the others are off."""
+    from integrations.email import EmailDelivery
+
+    adapters: dict[str, Adapter] = {"email": EmailDelivery(settings, workflow)}
+    unavailable = {"slack": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"}
+    return adapters, unavailable
+
+
+def run_dispatch(runtime: Runtime) -> DispatchReport:
+    """One dispatch run with the runtime's settings, workflow and clock (the CLI and the scheduler call this)."""
+    adapters, unavailable = channel_adapters(runtime.settings, runtime.workflow)
+    report = dispatch(runtime.session_factory, adapters, clock=runtime.now,
+                      max_attempts=runtime.settings.outbox_max_attempts, unavailable=unavailable)
+    # one line per run that did something; an idle run every few seconds would drown the log
+    log.log(logging.INFO if report.sent + report.retried + report.dead + report.skipped else logging.DEBUG,
+            "outbox dispatch: %s", report)
+    return report
