@@ -27,6 +27,11 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: object = field(default=utcnow)
+    read_session_factory: sessionmaker[Session] | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_session_factory is None:
+            self.read_session_factory = make_session_factory(self.engine, read_only=True)
 
     @classmethod
     def from_settings(cls, settings: Settings, workflow: Workflow | None = None) -> Runtime:

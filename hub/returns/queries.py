@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, sel
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
-from hub.returns.models import Event, Return, ReturnItem
+from hub.returns.models import Event, Resolution, Return, ReturnItem
 from hub.workflow import Stage, Workflow
 
 
@@ -92,6 +92,7 @@ class Card:
     is_blocked: bool
     blocked_reason: str | None
     priority: int
+    resolution: Resolution | None
     assignee_id: int | None
     assignee_name: str | None
     first_sku: str = ""
@@ -191,7 +192,7 @@ _CARD_COLUMNS = (
     Return.id, Return.rma, Return.version, Return.stage, Return.customer_name, Return.stage_entered_at,
     Return.stage_due_at, Return.stage_warn_at, Return.promised_by, Return.closed_at, Return.is_blocked,
     Return.blocked_reason,
-    Return.priority, Return.assignee_id, User.name,
+    Return.priority, Return.resolution, Return.assignee_id, User.name,
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, make_response, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -49,7 +49,7 @@ def _people() -> list[User]:
 
 
 @bp.get("/board")
-def board() -> str:
+def board() -> str | Response:
     """The whole board (a fragment for htmx filter changes)."""
     filters = current_filters()
     session = db()
@@ -60,7 +60,10 @@ def board() -> str:
         "people": _people(), **card_context(),
     }
     if request.htmx and request.htmx.target == "board" and not request.htmx.history_restore_request:
-        return render_template("board/_board.html", **ctx)
+        resp = make_response(render_template("board/_board.html", **ctx))
+        # the address bar gets the filters that are set, not every empty field of the form
+        resp.headers["HX-Push-Url"] = url_for("board.board", **filters.as_args())
+        return resp
     return render_template("board/index.html", **ctx)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,10 @@ def workflow() -> Workflow:
 def db() -> Session:
     """This request's database session (closed at the end of the request)."""
     if "db" not in g:
-        g.db = runtime().session_factory()
+        rt = runtime()
+        # a GET only reads: on SQLite it then never waits for (or blocks) a writer
+        factory = rt.read_session_factory if request.method in ("GET", "HEAD") else rt.session_factory
+        g.db = factory()
     return g.db
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from markupsafe import Markup, escape
 
 from hub.accounts.models import initials_of
 from hub.returns.queries import sla_state
+from hub.returns.services import MENTION_RE
 from hub.web.context import now, workflow
 from hub.workflow import Workflow
 
@@ -84,11 +86,13 @@ def format_duration(delta: timedelta) -> str:
 
 
 def render_mentions(body: str) -> Markup:
-    """A comment body, escaped, with @handles marked up."""
-    import re
+    """A comment body, escaped, with @handles marked up as the services read them (a final dot ends the sentence)."""
 
-    escaped = str(escape(body))
-    return Markup(re.sub(r"(?<![\w@])@([A-Za-z0-9._-]+)", r'<span class="mention">@\1</span>', escaped))
+    def mark(match: re.Match[str]) -> str:
+        handle = match.group(1).rstrip(".")
+        return f'<span class="mention">@{handle}</span>{match.group(1)[len(handle):]}'
+
+    return Markup(MENTION_RE.sub(mark, str(escape(body))))
 
 
 @bp.get("/theme.css")
