@@ -60,3 +60,15 @@ class Notification(Base):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.channel}:{self.kind} to {self.recipient} {self.status.value}>"
+
+
+class ProcessedRequest(Base):
+    """An inbound request (a Slack event, action or command) already applied, so a retry is not applied twice."""
+
+    __tablename__ = "processed_requests"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<ProcessedRequest {self.key}>"

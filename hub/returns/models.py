@@ -17,6 +17,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -90,6 +92,9 @@ class Return(Base):
         # closed columns: what was closed recently, per stage
         Index("ix_returns_closed_stage_closed", "stage", "closed_at",
               sqlite_where=text("closed_at IS NOT NULL"), postgresql_where=text("closed_at IS NOT NULL")),
+        # the delay scan: open returns whose next alert is due
+        Index("ix_returns_open_next_alert", "next_alert_at",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
         # the delay scan: open returns by due time
         Index("ix_returns_open_due", "stage_due_at",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
@@ -109,6 +114,13 @@ class Return(Base):
     stage_entered_at: Mapped[datetime]
     stage_due_at: Mapped[datetime | None]
     stage_warn_at: Mapped[datetime | None]  # when the stage clock turns "due soon"
+    stage_escalate_at: Mapped[datetime | None]  # overdue by another full SLA: escalated to the leads
+    # delay alerts: the highest level raised for this stage entry (an AlertLevel), and when the next
+    # one is due; the delay scan reads only rows whose next_alert_at has passed
+    alert_level: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_alert_at: Mapped[datetime | None]
+    promise_alerted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    snoozed_until: Mapped[datetime | None]
     promised_by: Mapped[datetime]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     priority: Mapped[int] = mapped_column(default=int(Priority.NORMAL))  # a Priority
@@ -210,3 +222,36 @@ class Event(Base):
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.kind} on {self.return_id}>"
+
+
+class AlertLevel(enum.IntEnum):
+    """How late a return is in its current stage."""
+
+    NONE = 0
+    DUE_SOON = 1
+    OVERDUE = 2
+    ESCALATED = 3
+
+    @property
+    def label(self) -> str:
+        """Human wording."""
+        return self.name.lower().replace("_", " ")
+
+
+class Alert(Base):
+    """A delay alert raised for one stage entry of a return; unique, so no level is ever raised twice."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("return_id", "stage_entered_at", "kind", name="uq_alerts_return_entry_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(40))
+    stage_entered_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))  # due_soon, overdue, escalated, promise_broken
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Alert {self.kind} on {self.return_id}>"
