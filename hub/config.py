@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+DEFAULT_SLACK_COMMAND = "/returns"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Settings:
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_command: str = DEFAULT_SLACK_COMMAND
     outbox_max_attempts: int = 8
 
     @classmethod
@@ -45,9 +48,15 @@ class Settings:
             slack_bot_token=env.get("SLACK_BOT_TOKEN"),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET"),
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
+            slack_command=_slash_command(env.get("HUB_SLACK_COMMAND", DEFAULT_SLACK_COMMAND)),
             outbox_max_attempts=_positive_int(env, "HUB_OUTBOX_MAX_ATTEMPTS", 8),
         )
         return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether the Slack app is configured (both its bot token and its signing secret)."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,3 +86,11 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.strip().isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1, got {raw!r}")
     return int(raw)
+
+
+def _slash_command(raw: str) -> str:
+    name = raw.strip()
+    name = name if name.startswith("/") else f"/{name}"
+    if not re.fullmatch(r"/[a-z0-9_-]{1,31}", name):
+        raise SettingsError(f"HUB_SLACK_COMMAND must be a slash command like /returns, got {raw!r}")
+    return name

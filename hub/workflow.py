@@ -66,6 +66,7 @@ class Team:
     holidays: frozenset[date] = frozenset()
     email: str | None = None
     slack_channel: str | None = None
+    digest_time: time | None = time(9)  # local time of the daily digest on working days; None: no digest
 
     @property
     def hours_per_day(self) -> float:
@@ -101,6 +102,15 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """How delay alerts are raised and where escalations go."""
+
+    due_soon_share: float = 0.75  # a stage clock turns "due soon" when this share of its SLA has passed
+    escalation_channel: str | None = None  # a Slack channel that also gets every escalation
+    escalation_email: str | None = None  # an address that also gets every escalation
+
+
+@dataclass(frozen=True)
 class Workflow:
     """A validated workflow configuration."""
 
@@ -111,6 +121,7 @@ class Workflow:
     reasons: dict[str, str]
     source: str = "<built-in default>"
     _order: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    alerts: Alerts = field(default_factory=Alerts)
 
     @property
     def initial_stage(self) -> Stage:
@@ -237,7 +248,7 @@ class _Validator:
         return out
 
     def workflow(self, data: dict[str, Any]) -> Workflow:
-        self.unknown_keys(data, ("promise_days", "teams", "stages", "policy", "reasons"), "")
+        self.unknown_keys(data, ("promise_days", "teams", "stages", "policy", "reasons", "alerts"), "")
         promise = self.get(data, "promise_days", int, "", required=False, default=14)
         if isinstance(promise, int) and promise <= 0:
             self.error("promise_days", f"must be a positive number of days, got {promise}")
@@ -245,10 +256,11 @@ class _Validator:
         stages = self.stages(data, teams)
         policy = self.policy(data)
         reasons = self.reasons(data)
+        alerts = self.alerts(data)
         if self.errors:
             raise ConfigError(self.source, self.errors)
         order = {k: i for i, k in enumerate(stages)}
-        return Workflow(teams, stages, promise, policy, reasons, self.source, order)
+        return Workflow(teams, stages, promise, policy, reasons, self.source, order, alerts)
 
     def teams(self, data: dict[str, Any]) -> dict[str, Team]:
         raw = self.get(data, "teams", dict, "")
@@ -258,7 +270,7 @@ class _Validator:
             self.error("teams", "at least one team is needed")
         teams: dict[str, Team] = {}
         allowed = ("name", "color", "timezone", "working_days", "working_hours", "holidays",
-                   "email", "slack_channel")
+                   "email", "slack_channel", "digest_time")
         for key, t in raw.items():
             loc = f"teams.{key}"
             if not isinstance(t, dict):
@@ -314,10 +326,19 @@ class _Validator:
             if email is not None and "@" not in email:
                 self.error(f"{loc}.email", f"not an e-mail address: {email!r}")
             channel = self.get(t, "slack_channel", str, loc, required=False)
+            digest: time | None = time(9)
+            raw_digest = t.get("digest_time", "09:00")
+            if raw_digest is False or raw_digest == "":
+                digest = None
+            elif isinstance(raw_digest, str) and _TIME_RE.match(raw_digest):
+                digest = time(int(raw_digest[:2]), int(raw_digest[3:]))
+            else:
+                self.error(f"{loc}.digest_time",
+                           f"expected a local time like \"09:00\", or false for no digest, got {raw_digest!r}")
             teams[key] = Team(
                 key, name, color or "#64748b", tz,
                 frozenset(WEEKDAYS.index(d) for d in days if d in WEEKDAYS),
-                opens, closes, frozenset(holidays), email, channel,
+                opens, closes, frozenset(holidays), email, channel, digest,
             )
         return teams
 
@@ -415,6 +436,22 @@ class _Validator:
                 self.error(f"{loc}.notify[{j}]",
                            f"team {team.key!r} has no {what.replace('_', ' ')}: set teams.{team.key}.{what}")
         return tuple(dict.fromkeys(c for c in channels if c in CHANNELS))
+
+    def alerts(self, data: dict[str, Any]) -> Alerts:
+        raw = self.get(data, "alerts", dict, "", required=False, default={})
+        if raw is None:
+            return Alerts()
+        loc = "alerts"
+        self.unknown_keys(raw, ("due_soon_share", "escalation_channel", "escalation_email"), loc)
+        share = self.get(raw, "due_soon_share", (float, int), loc, required=False, default=0.75)
+        if share is not None and not 0 < share < 1:
+            self.error(f"{loc}.due_soon_share", f"must be between 0 and 1 (e.g. 0.75), got {share}")
+            share = 0.75
+        channel = self.get(raw, "escalation_channel", str, loc, required=False)
+        email = self.get(raw, "escalation_email", str, loc, required=False)
+        if email is not None and "@" not in email:
+            self.error(f"{loc}.escalation_email", f"not an e-mail address: {email!r}")
+        return Alerts(float(share if share is not None else 0.75), channel or None, email or None)
 
     def sla(self, s: dict[str, Any], loc: str) -> Sla | None:
         text = self.get(s, "sla", str, loc)

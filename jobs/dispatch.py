@@ -55,12 +55,13 @@ def worker_id() -> str:
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int,
-          claim_ttl: timedelta = CLAIM_TTL) -> list[Notification]:
-    """Mark up to `limit` due notifications as being sent by `worker` and return them."""
+          claim_ttl: timedelta = CLAIM_TTL, due_by: datetime | None = None) -> list[Notification]:
+    """Mark up to `limit` notifications due by `due_by` (default: now) as being sent by `worker` and return them."""
+    due_by = due_by or now
     stmt = (
         select(Notification)
         .where(or_(
-            and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now),
+            and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= due_by),
             and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < now - claim_ttl),
         ))
         .order_by(Notification.next_attempt_at, Notification.id)
@@ -106,15 +107,31 @@ def dispatch(
     worker = worker or worker_id()
     report = DispatchReport()
     unavailable = unavailable or {}
+    # what is due when the run starts: a row retried during a slow run waits for the next run, instead of being
+    # claimed again and then left "sending" (the loop below never delivers a row twice)
+    due_by = clock()
     seen: set[int] = set()
     while True:
         with unit_of_work(session_factory) as s:
-            rows = [n for n in claim(s, worker, clock(), batch) if n.id not in seen]
+            rows = [n for n in claim(s, worker, clock(), batch, due_by=due_by) if n.id not in seen]
         if not rows:
             return report
         for n in rows:
             seen.add(n.id)
             _deliver(session_factory, adapters, n, worker, clock, max_attempts, unavailable, report)
+
+
+def _renew(session_factory: sessionmaker[Session], n: Notification, worker: str, now: datetime) -> bool:
+    """Refresh our claim right before sending: a row that waited behind slow sends in a batch may have been
+    taken over as abandoned (claim_ttl) by another dispatcher, which then sends it."""
+    with unit_of_work(session_factory) as s:
+        result = s.execute(
+            update(Notification)
+            .where(Notification.id == n.id, Notification.claimed_by == worker,
+                   Notification.status == NotificationStatus.SENDING)
+            .values(claimed_at=now)
+        )
+    return result.rowcount == 1
 
 
 def _deliver(session_factory: sessionmaker[Session], adapters: Mapping[str, Adapter], n: Notification, worker: str,
@@ -125,6 +142,9 @@ def _deliver(session_factory: sessionmaker[Session], adapters: Mapping[str, Adap
         reason = unavailable.get(n.channel, f"no adapter for channel {n.channel!r}")
         _finish(session_factory, n, worker, status=NotificationStatus.SKIPPED, last_error=reason)
         report.skipped += 1
+        return
+    if not _renew(session_factory, n, worker, clock()):
+        log.warning("notification %s was taken over by another dispatcher before %s sent it", n.id, worker)
         return
     try:
         ref = adapter.send(n)

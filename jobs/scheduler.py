@@ -9,13 +9,18 @@ from datetime import UTC
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from hub.runtime import Runtime
+from jobs.delays import run_delay_scan
+from jobs.digests import run_digests
 from jobs.dispatch import run_dispatch
 
 log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 5
+DELAY_SCAN_MINUTES = 5
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _logged(name: str, job: Callable[[Runtime], object], runtime: Runtime) -> None:
@@ -34,4 +39,20 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
         id="outbox-dispatch", name="deliver the outbox", max_instances=1, coalesce=True, replace_existing=True,
         misfire_grace_time=60,
     )
+    scheduler.add_job(
+        _logged, "interval", minutes=DELAY_SCAN_MINUTES, args=("delay-scan", run_delay_scan, runtime),
+        id="delay-scan", name="raise delay alerts", max_instances=1, coalesce=True, replace_existing=True,
+        misfire_grace_time=300,
+    )
+    for team in runtime.workflow.teams.values():
+        if team.digest_time is None:
+            continue
+        days = ",".join(DAYS[d] for d in sorted(team.working_days))
+        trigger = CronTrigger(day_of_week=days, hour=team.digest_time.hour, minute=team.digest_time.minute,
+                              timezone=team.timezone)
+        scheduler.add_job(
+            _logged, trigger, args=(f"digest-{team.key}", lambda rt, key=team.key: run_digests(rt, key), runtime),
+            id=f"digest-{team.key}", name=f"daily digest for {team.name}", max_instances=1, coalesce=True,
+            replace_existing=True, misfire_grace_time=3 * 3600,
+        )
     return scheduler

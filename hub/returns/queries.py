@@ -147,9 +147,11 @@ def _filtered(stmt: Select, filters: BoardFilters, user_id: int | None, now: dat
         stmt = stmt.where(Return.assignee_id.is_(None))
     elif filters.assignee:
         stmt = stmt.where(Return.assignee_id == int(filters.assignee))
-    if filters.overdue:
+    if filters.overdue and filters.due_soon:
+        stmt = stmt.where(Return.stage_warn_at <= now)  # either: every return running late
+    elif filters.overdue:
         stmt = stmt.where(Return.stage_due_at <= now)
-    if filters.due_soon:
+    elif filters.due_soon:
         stmt = stmt.where(_due_soon_expr(now))
     if filters.blocked:
         stmt = stmt.where(Return.is_blocked.is_(True))

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hub.accounts.models import User
 from hub.accounts.services import EMAIL_RE
+from hub.alerts import next_alert_time, start_stage_clocks
 from hub.db import utcnow
 from hub.errors import (
     InvalidTransition,
@@ -29,15 +30,14 @@ from hub.errors import (
 )
 from hub.notifications import outbox
 from hub.returns.models import Channel, Comment, Event, Priority, Resolution, Return, ReturnItem
-from hub.sla import due_at, due_soon_at
-from hub.workflow import Stage, Workflow
+from hub.workflow import Alerts, Stage, Workflow
 
 LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
 MAX_COMMENT = 5000
 MAX_REASON = 500
 MAX_QUANTITY = 10_000
-DUE_SOON_SHARE = 0.75  # a stage clock turns "due soon" when this share of its SLA has passed
+DUE_SOON_SHARE = Alerts().due_soon_share  # the default; the workflow's [alerts] due_soon_share rules
 
 
 # --- who is acting ------------------------------------------------------------------
@@ -160,13 +160,10 @@ def _flush(session: Session, r: Return) -> None:
 def _set_stage(r: Return, stage: Stage, workflow: Workflow, now: datetime) -> None:
     r.stage = stage.key
     r.stage_entered_at = now
-    team = workflow.team_of(stage.key)
-    if stage.sla and team:
-        r.stage_due_at = due_at(now, stage.sla, team)
-        r.stage_warn_at = due_soon_at(now, stage.sla, team, DUE_SOON_SHARE)
-    else:
-        r.stage_due_at = r.stage_warn_at = None
     r.closed_at = now if stage.closed else None
+    if r.promise_alerted is None:
+        r.promise_alerted = False
+    start_stage_clocks(r, stage, workflow, now)
 
 
 # --- creating ------------------------------------------------------------------------
@@ -604,6 +601,29 @@ def unflag_return(
     previous = r.blocked_reason
     r.is_blocked, r.blocked_reason = False, None
     record_event(session, r, actor, "unflagged", now=now, reason=previous)
+    _flush(session, r)
+    return r
+
+
+MAX_SNOOZE_HOURS = 72
+
+
+def snooze_return(
+    session: Session, workflow: Workflow, actor: Actor, rma: str, hours: float, *,
+    now: datetime | None = None,
+) -> Return:
+    """Hold back this stage's delay alerts for `hours` ("remind me in 4 hours"); the end shows in the timeline."""
+    now = now or utcnow()
+    if not 0 < hours <= MAX_SNOOZE_HOURS:
+        raise ValidationFailed({"hours": f"snooze between 1 and {MAX_SNOOZE_HOURS} hours, got {hours:g}"})
+    r = get_return(session, rma)
+    if r.is_closed:
+        raise InvalidTransition(f"{r.rma} is closed; there is nothing to snooze.")
+    if not may_act_on(actor, workflow, r.stage):
+        raise _deny(actor, workflow, r.stage, f"snooze {r.rma}")
+    r.snoozed_until = now + timedelta(hours=hours)
+    r.next_alert_at = next_alert_time(r)
+    record_event(session, r, actor, "snoozed", now=now, hours=hours, until=r.snoozed_until.isoformat())
     _flush(session, r)
     return r
 

@@ -160,6 +160,18 @@ def unflag(rma: str) -> Response | tuple[str, int]:
                                                now=now()), f"{rma.upper()} is no longer blocked.")
 
 
+@bp.post("/<rma>/snooze")
+def snooze(rma: str) -> Response | tuple[str, int]:
+    """Hold back the delay alerts for a few hours ("remind me in 4 hours")."""
+    raw = request.form.get("hours", "4")
+    try:
+        hours = float(raw)
+    except ValueError:
+        abort(400, f"hours must be a number, got {raw!r}")
+    return _act(rma, lambda: svc.snooze_return(db(), workflow(), actor(), rma, hours, now=now()),
+                f"Delay alerts for {rma.upper()} are snoozed for {hours:g} hours.")
+
+
 @bp.post("/<rma>/reopen")
 def reopen(rma: str) -> Response | tuple[str, int]:
     """Reopen a closed return."""

@@ -24,6 +24,7 @@ EVENT_WORDS = {
     "claimed": "claimed it", "assigned": "assigned it", "unassigned": "unassigned it",
     "commented": "commented", "flagged": "flagged it as blocked", "unflagged": "cleared the block",
     "shipping_updated": "updated the shipping", "imported": "imported it",
+    "alert": "raised a delay alert", "snoozed": "snoozed the delay alerts", "snooze_ended": "ended the snooze",
 }
 
 
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         duration=format_duration, local=format_local, ago=lambda dt: format_duration(now() - dt),
         until=lambda dt: format_duration(dt - now()), mentions=render_mentions, initials=initials_of,
+        isotime=lambda iso: format_local(datetime.fromisoformat(iso)) if iso else "",
     )
 
     @app.context_processor
