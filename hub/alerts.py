@@ -2,9 +2,10 @@
 
 Each stage entry stores its due-soon, due and escalation times and the next time an alert is owed
 (`next_alert_at`), so the delay scan is one indexed query over the returns whose time has come, never
-a loop over every open return. Each level is raised once per stage entry: the scan claims rows (row
-locks on PostgreSQL, the write lock on SQLite) and an `alerts` unique key guards against a second
-raise; the notifications go through the outbox in the same transaction.
+a loop over every open return. Each level is raised once per stage entry: the highest level raised is
+stored on the return (`alert_level`, reset when it enters another stage) in the same transaction as the
+alert's event and notifications, and the scan claims its rows (row locks skipped by a second worker
+on PostgreSQL; the write lock on SQLite), so two workers never raise the same alert.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from hub.accounts.models import Role, User, memberships
 from hub.notifications.models import Notification, ProcessedRequest, new_message_key
 from hub.notifications.outbox import return_facts
-from hub.returns.models import Alert, AlertLevel, Channel, Event, Return, ReturnItem
+from hub.returns.models import AlertLevel, Channel, Event, Return, ReturnItem
 from hub.sla import due_at, due_soon_at, is_working_day
 from hub.workflow import Stage, Team, Workflow
 
@@ -172,7 +173,7 @@ def scan_batch(session: Session, workflow: Workflow, now: datetime, *, limit: in
         items[item.return_id].append(item)
     leads = _recipients(session, workflow)
 
-    updates, alerts, events, outbox = [], [], [], []
+    updates, events, outbox = [], [], []
     for row in rows:
         stage = workflow.stages.get(row.stage)
         view = SimpleNamespace(**row._mapping)
@@ -201,8 +202,6 @@ def scan_batch(session: Session, workflow: Workflow, now: datetime, *, limit: in
         facts = return_facts(_as_return(view, items[row.id]), workflow)
         for kind in raise_kinds:
             report.raised[kind] += 1
-            alerts.append({"return_id": row.id, "stage": row.stage, "stage_entered_at": row.stage_entered_at,
-                           "kind": kind, "raised_at": now})
             events.append(_event(row.id, "alert", now, row.stage, level=kind))
             next_stages = [{"key": k, "name": workflow.stages[k].name} for k in (stage.next if stage else ())]
             payload = {**facts, "level": kind, "late_by": late_by(view, now), "next_stages": next_stages}
@@ -219,14 +218,16 @@ def scan_batch(session: Session, workflow: Workflow, now: datetime, *, limit: in
         ),
         updates,
     )
-    if alerts:
-        session.execute(insert(Alert), alerts)
-    if events:
-        session.execute(insert(Event), events)
-    if outbox:
-        session.execute(insert(Notification), outbox)
-        report.notifications += len(outbox)
+    _insert_many(session, Event.__table__, events)
+    _insert_many(session, Notification.__table__, outbox)
+    report.notifications += len(outbox)
     return report
+
+
+def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in one executemany (batched into multi-row INSERTs by the engine)."""
+    if rows:
+        session.execute(insert(table), rows)
 
 
 def _event(return_id: int, kind: str, now: datetime, stage: str, **payload: Any) -> dict[str, Any]:

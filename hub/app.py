@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
@@ -66,6 +66,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(returns.bp)
     app.register_blueprint(admin.bp)
 
+    # Slack: slash commands, buttons and events on one public, CSRF-exempt URL (signed by Slack instead)
+    if settings.slack_enabled:
+        from integrations.slack import init_app as init_slack
+
+        csrf.exempt(init_slack(app, runtime))
+    else:
+        app.add_url_rule("/slack/events", "slack.events", _slack_off, methods=["POST"])
+        csrf.exempt(_slack_off)
+
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db", None)
@@ -83,3 +92,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return response
 
     return app
+
+
+def _slack_off() -> Response:
+    """POST /slack/events when the Slack app is not configured."""
+    return Response("Slack is off on this hub: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on.\n",
+                    status=503, mimetype="text/plain")

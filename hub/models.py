@@ -3,7 +3,6 @@
 from hub.accounts.models import LoginAttempt, Role, Team, User, memberships
 from hub.notifications.models import Notification, NotificationStatus, ProcessedRequest
 from hub.returns.models import (
-    Alert,
     AlertLevel,
     Channel,
     Comment,
@@ -15,6 +14,6 @@ from hub.returns.models import (
 )
 
 __all__ = [
-    "Alert", "AlertLevel", "Channel", "Comment", "Event", "LoginAttempt", "Notification", "NotificationStatus",
+    "AlertLevel", "Channel", "Comment", "Event", "LoginAttempt", "Notification", "NotificationStatus",
     "Priority", "ProcessedRequest", "Resolution", "Return", "ReturnItem", "Role", "Team", "User", "memberships",
 ]

@@ -180,7 +180,13 @@ def channel_adapters(settings: Settings, workflow: Workflow) -> tuple[dict[str, 
     from integrations.email import EmailDelivery
 
     adapters: dict[str, Adapter] = {"email": EmailDelivery(settings, workflow)}
-    unavailable = {"slack": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"}
+    unavailable: dict[str, str] = {}
+    if settings.slack_enabled:
+        from integrations.slack.delivery import SlackDelivery
+
+        adapters["slack"] = SlackDelivery(settings, workflow)
+    else:
+        unavailable["slack"] = "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"
     return adapters, unavailable
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    UniqueConstraint,
     false,
     text,
 )
@@ -236,22 +235,3 @@ class AlertLevel(enum.IntEnum):
     def label(self) -> str:
         """Human wording."""
         return self.name.lower().replace("_", " ")
-
-
-class Alert(Base):
-    """A delay alert raised for one stage entry of a return; unique, so no level is ever raised twice."""
-
-    __tablename__ = "alerts"
-    __table_args__ = (
-        UniqueConstraint("return_id", "stage_entered_at", "kind", name="uq_alerts_return_entry_kind"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"))
-    stage: Mapped[str] = mapped_column(String(40))
-    stage_entered_at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(20))  # due_soon, overdue, escalated, promise_broken
-    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<Alert {self.kind} on {self.return_id}>"

@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
         return None
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css", "status.status"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css", "status.status", "slack.events"}
 
 
 def _htmx_next() -> str:

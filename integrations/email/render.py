@@ -107,7 +107,6 @@ class MailRenderer:
             root = self.thread_id(n.payload["rma"])
             msg["In-Reply-To"] = root
             msg["References"] = root
-        msg["Content-Language"] = lang
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Returns-Hub-Kind"] = n.kind
         if n.kind == "customer_update":
@@ -116,4 +115,6 @@ class MailRenderer:
                 msg["Reply-To"] = reply[0]
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
+        # after the content: set_content() clears every Content-* header set before it
+        msg["Content-Language"] = lang
         return msg

@@ -27,17 +27,6 @@ def upgrade() -> None:
     with op.batch_alter_table('processed_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_processed_requests_received_at'), ['received_at'], unique=False)
 
-    op.create_table('alerts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('return_id', sa.Integer(), nullable=False),
-    sa.Column('stage', sa.String(length=40), nullable=False),
-    sa.Column('stage_entered_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('raised_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['return_id'], ['returns.id'], name=op.f('fk_alerts_return_id_returns'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
-    sa.UniqueConstraint('return_id', 'stage_entered_at', 'kind', name='uq_alerts_return_entry_kind')
-    )
     with op.batch_alter_table('returns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stage_escalate_at', hub.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('alert_level', sa.Integer(), server_default=sa.text('0'), nullable=False))
@@ -59,7 +48,6 @@ def downgrade() -> None:
         batch_op.drop_column('alert_level')
         batch_op.drop_column('stage_escalate_at')
 
-    op.drop_table('alerts')
     with op.batch_alter_table('processed_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_processed_requests_received_at'))
 

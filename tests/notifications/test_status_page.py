@@ -1,0 +1,253 @@
+"""The customer's status page: plain words in their language, the steps so far, and nothing for a wrong token."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import secrets
+from dataclasses import replace
+from email import policy
+from email.parser import BytesParser
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hub.app import create_app
+from hub.notifications.models import Notification
+from hub.returns.models import Return
+from hub.workflow import parse_workflow
+from jobs.dispatch import run_dispatch
+from tests.factories import make_return
+from tests.notifications.support import BASE_URL, move
+
+# the clock starts on Thursday 5 March 2026, 10:00 in Amsterdam
+PATHS = {
+    "new": [],
+    "received": [("approved", {}), ("in_transit", {}), ("received", {})],
+    "resolved": [("approved", {}), ("in_transit", {}), ("received", {}), ("inspected", {}),
+                 ("resolved", {"resolution": "refund"})],
+    "rejected": [("rejected", {"note": "The tags were removed"})],
+}
+# one day per step: created 5 March, then 6, 7, 8, ... March
+DAYS = {"en": ["March {d}, 2026"], "nl": ["{d} maart 2026"]}
+STEP = {
+    "en": {"new": "Return request received", "approved": "Return approved", "in_transit": "Parcel on its way to us",
+           "received": "Parcel received at our warehouse", "inspected": "Items inspected",
+           "resolved": "Return completed", "rejected": "Return not accepted"},
+    "nl": {"new": "Retourverzoek ontvangen", "approved": "Retour goedgekeurd", "in_transit": "Pakket onderweg naar ons",
+           "received": "Pakket ontvangen in ons magazijn", "inspected": "Artikelen gecontroleerd",
+           "resolved": "Retour afgerond", "rejected": "Retour niet geaccepteerd"},
+}
+NOW_TEXT = {
+    "en": {"new": "We received your return request on {date} and are reviewing it.",
+           "received": "We received your parcel on {date} and are inspecting it.",
+           "resolved": "Your return was completed on {date}: we refunded you.",
+           "rejected": "We could not accept your return ({date})."},
+    "nl": {"new": "We hebben uw retourverzoek op {date} ontvangen en bekijken het nu.",
+           "received": "We hebben uw pakket op {date} ontvangen en controleren het nu.",
+           "resolved": "Uw retour is op {date} afgerond: we hebben het bedrag teruggestort.",
+           "rejected": "We konden uw retour helaas niet accepteren ({date})."},
+}
+EXPECT = {"en": "We expect to have everything settled by March 19, 2026.",
+          "nl": "We verwachten alles uiterlijk 19 maart 2026 af te ronden."}
+CHROME = {"en": ["Hello {name},", "So far", "Items", "Return {rma} · order {order}"],
+          "nl": ["Beste {name},", "Tot nu toe", "Artikelen", "Retour {rma} · bestelling {order}"]}
+
+
+def _day(lang: str, day: int) -> str:
+    return DAYS[lang][0].format(d=day)
+
+
+def _text(fragment: str) -> str:
+    """Visible text of an HTML fragment, whitespace collapsed."""
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _steps(page: str) -> list[str]:
+    block = re.search(r'<ol class="status-steps">(.*?)</ol>', page, re.S)
+    assert block, "no steps on the page"
+    return [_text(li) for li in re.findall(r"<li>(.*?)</li>", block.group(1), re.S)]
+
+
+def _status_now(page: str) -> str:
+    match = re.search(r'<p class="status-now">(.*?)</p>', page, re.S)
+    assert match, "no status sentence on the page"
+    return _text(match.group(1))
+
+
+def _walk(session, session_factory, workflow, clock, stage: str, **overrides) -> Return:
+    r = make_return(session, workflow, now=clock(), **overrides)
+    session.commit()
+    for to_stage, kwargs in PATHS[stage]:
+        move(session_factory, workflow, r.rma, to_stage, now=clock.advance(days=1), **kwargs)
+    return r
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("stage", list(PATHS))
+def test_the_status_page_tells_where_the_return_is(session, session_factory, workflow, client, clock, stage, lang):
+    r = _walk(session, session_factory, workflow, clock, stage, customer_locale=lang, customer_name="Sanne de Vries",
+              order_number="ORD-61001")
+
+    resp = client.get(f"/status/{r.status_token}")
+
+    assert resp.status_code == 200  # no login
+    page = resp.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page
+    path = ["new"] + [s for s, _ in PATHS[stage]]
+    last_day = 5 + len(path) - 1
+    assert _status_now(page) == NOW_TEXT[lang][stage].format(date=_day(lang, last_day))
+    expected_steps = [f"{_day(lang, 5 + i)} {STEP[lang][key]}" for i, key in enumerate(path)]
+    if stage == "rejected":
+        expected_steps[-1] += ": The tags were removed"
+    assert _steps(page) == expected_steps
+    visible = _text(page)
+    for chrome in CHROME[lang]:
+        assert chrome.format(name="Sanne de Vries", rma=r.rma, order="ORD-61001") in visible
+    # the promise is shown while the return is open
+    assert (EXPECT[lang] in visible) == (stage in ("new", "received"))
+    other = "nl" if lang == "en" else "en"
+    assert STEP[other]["new"] not in visible
+    assert "1 × T-shirt blue M" in visible
+
+
+@pytest.mark.parametrize(("locale", "query", "lang"), [
+    ("en", "?lang=nl", "nl"), ("nl", "?lang=en", "en"), ("nl", "?lang=fr", "nl"), ("en", "?lang=", "en"),
+    ("nl-BE", "", "nl"), ("de", "", "en"),
+])
+def test_the_language_follows_the_customer_or_the_lang_parameter(session, session_factory, workflow, client, clock,
+                                                                 locale, query, lang):
+    r = _walk(session, session_factory, workflow, clock, "new", customer_locale=locale)
+
+    page = client.get(f"/status/{r.status_token}{query}").get_data(as_text=True)
+
+    assert f'<html lang="{lang}">' in page
+    assert _status_now(page) == NOW_TEXT[lang]["new"].format(date=_day(lang, 5))
+    assert f'href="?lang={lang}" aria-current="true"' in page
+
+
+def test_a_token_shows_its_own_return_only(session, workflow, client, clock):
+    mine = make_return(session, workflow, now=clock(), customer_name="Anna Jansen", order_number="ORD-1111",
+                       customer_email="anna@example.nl")
+    theirs = make_return(session, workflow, now=clock(), customer_name="Bram Visser", order_number="ORD-2222",
+                         customer_email="bram@example.nl")
+    session.commit()
+
+    page = client.get(f"/status/{theirs.status_token}").get_data(as_text=True)
+
+    assert theirs.rma in page
+    assert "Bram Visser" in page
+    assert "ORD-2222" in page
+    assert mine.rma not in page
+    assert "Anna Jansen" not in page
+    assert "ORD-1111" not in page
+    assert "bram@example.nl" not in page  # the page never shows the e-mail address
+
+
+def _main(page: str) -> str:
+    match = re.search(r"<main\b.*?</main>", page, re.S)
+    assert match
+    return match.group(0)
+
+
+def test_a_wrong_token_is_a_plain_404_that_reveals_nothing(session, workflow, client, clock):
+    r = make_return(session, workflow, now=clock(), customer_name="Anna Jansen", order_number="ORD-1111",
+                    customer_email="anna@example.nl")
+    session.commit()
+    token = r.status_token
+    assert len(token) == 32
+    wrong = [
+        secrets.token_urlsafe(24),  # made up, the right length
+        "A" * len(token),
+        token[:-1] + ("B" if token[-1] != "B" else "C"),  # one character off
+        token.swapcase() if token.swapcase() != token else token[::-1],
+        token[:19],  # too short
+        "x",
+        token + "A" * 33,  # too long
+        "RMA-1001",
+        f"{token}%2F..",
+    ]
+
+    bodies = []
+    for bad in wrong:
+        resp = client.get(f"/status/{bad}")
+        assert resp.status_code == 404, bad
+        body = resp.get_data(as_text=True)
+        for secret in ("Anna Jansen", "ORD-1111", r.rma, "anna@example.nl", token):
+            assert secret not in body, (bad, secret)
+        bodies.append(_main(body))
+    # every wrong token gets the same page: it does not tell a near miss from a wild guess
+    assert len(set(bodies)) == 1
+    assert client.get(f"/status/{token}").status_code == 200
+
+
+def test_the_status_page_is_not_indexed_and_runs_no_inline_script(session, workflow, client, clock):
+    r = make_return(session, workflow, now=clock(), customer_name='Eve <script>alert("x")</script>')
+    session.commit()
+
+    resp = client.get(f"/status/{r.status_token}")
+
+    assert resp.status_code == 200
+    assert resp.headers["X-Robots-Tag"] == "noindex"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"  # the token must not leak to other sites
+    assert resp.headers["Cache-Control"] == "no-store"
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    page = resp.get_data(as_text=True)
+    assert '<meta name="robots" content="noindex">' in page
+    assert all(re.search(r'\bsrc="/static/', tag) for tag in re.findall(r"<script\b[^>]*>", page))
+    assert not re.search(r"\son[a-z]+\s*=", page, re.I)  # no inline event handlers
+    assert "javascript:" not in page.lower()
+    assert "&lt;script&gt;alert(" in page
+    assert "Set-Cookie" not in resp.headers  # a customer gets no session
+
+
+def test_a_custom_stage_shows_its_name(session, session_factory, runtime, clock):
+    toml = _default_toml().replace(
+        'next = ["inspected"]\ncustomer_message = "received"',
+        'next = ["quality_check"]\ncustomer_message = "received"\n\n'
+        '[[stages]]\nkey = "quality_check"\nname = "Quality check"\nteam = "warehouse"\n'
+        'sla = "2 business days"\nnext = ["inspected"]',
+        1,
+    )
+    workflow = parse_workflow(toml, source="custom.toml")
+    assert "quality_check" in workflow.stages
+    rt = replace(runtime, workflow=workflow)
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    r = make_return(session, workflow, now=clock(), customer_locale="nl")
+    session.commit()
+    for stage in ("approved", "in_transit", "received", "quality_check"):
+        move(session_factory, workflow, r.rma, stage, now=clock.advance(days=1))
+
+    resp = client.get(f"/status/{r.status_token}")
+
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert _steps(page)[-1] == "9 maart 2026 Quality check"
+    assert _status_now(page) == "Uw retour wordt behandeld: Quality check."
+    assert EXPECT["nl"] in _text(page)
+
+
+def _default_toml() -> str:
+    return resources.files("hub").joinpath("default_workflow.toml").read_text("utf-8")
+
+
+def test_the_link_in_the_customer_email_opens_the_status_page(session, session_factory, workflow, runtime, client,
+                                                              clock):
+    r = _walk(session, session_factory, workflow, clock, "received", customer_locale="nl")
+    run_dispatch(runtime)  # no SMTP: .eml files
+    with session_factory() as s:
+        last = s.scalars(select(Notification).where(Notification.kind == "customer_update")
+                         .order_by(Notification.id.desc())).first()
+    message = BytesParser(policy=policy.default).parsebytes(Path(last.delivery_ref).read_bytes())
+    assert message["Subject"] == f"We hebben uw pakket {r.rma} ontvangen"
+    urls = re.findall(r"https?://\S+", message.get_body(("plain",)).get_content())
+    assert urls == [f"{BASE_URL}/status/{r.status_token}"]
+
+    resp = client.get(urls[0].removeprefix(BASE_URL))
+
+    assert resp.status_code == 200
+    assert _status_now(resp.get_data(as_text=True)) == NOW_TEXT["nl"]["received"].format(date=_day("nl", 8))
