@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import NOW, fill, fresh_runtime
+from common import fill, fresh_runtime
 from sqlalchemy import func, select
 
 from hub.notifications.models import Notification
