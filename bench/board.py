@@ -10,67 +10,17 @@ does not grow with returns outside the visible page.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import fill, fresh_runtime
+from sqlalchemy import select
 
-from sqlalchemy import insert, select  # noqa: E402
-
-from hub.accounts.models import Role, User  # noqa: E402
-from hub.accounts.services import add_user, sync_teams  # noqa: E402
-from hub.app import create_app  # noqa: E402
-from hub.config import Settings  # noqa: E402
-from hub.db import upgrade  # noqa: E402
-from hub.returns.models import Channel, Event, Return, ReturnItem  # noqa: E402
-from hub.runtime import Runtime  # noqa: E402
-from hub.sla import due_at  # noqa: E402
-from hub.workflow import load_workflow  # noqa: E402
-
-NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
-SKUS = [f"SKU-{i:04d}" for i in range(300)]
-
-
-def build(path: Path, n: int) -> Runtime:
-    """A migrated SQLite database with n open returns spread over the open stages, and one lead."""
-    wf = load_workflow()
-    settings = Settings.from_env({}, instance_dir=path.parent, database_url=f"sqlite:///{path}", secret_key="bench")
-    rt = Runtime.from_settings(settings, wf)
-    rt.clock = lambda: NOW
-    upgrade(rt.engine)
-    rng = random.Random(7)
-    stages = wf.open_stages
-    with rt.unit_of_work() as s:
-        sync_teams(s, wf)
-        add_user(s, email="lead@bench.example", name="Bench Lead", password="bench-password", role=Role.LEAD,
-                 team_keys=["warehouse"])
-    returns, items, events = [], [], []
-    for i in range(1, n + 1):
-        stage = stages[i % len(stages)] if i > 5 else stages[0]
-        entered = NOW - timedelta(minutes=rng.randint(5, 60 * 24 * 6))
-        team = wf.teams[stage.team]
-        due = due_at(entered, stage.sla, team)
-        returns.append(dict(
-            id=i, rma=f"RMA-{100000 + i}", order_number=f"ORD-{500000 + i}", customer_name=f"Customer {i}",
-            customer_email=f"customer{i}@example.com", customer_locale="en", stage=stage.key,
-            stage_entered_at=entered, stage_due_at=due, stage_warn_at=entered + (due - entered) * 0.75,
-            promised_by=entered + timedelta(days=14), priority=1, is_blocked=False, status_token=f"tok{i}",
-            version=1, created_at=entered,
-        ))
-        items.append(dict(return_id=i, sku=rng.choice(SKUS), product_name="Product", quantity=1, unit_price=10,
-                          reason_code="too_small"))
-        events.append(dict(return_id=i, actor_label="bench", channel=Channel.CLI, kind="created", to_stage=stage.key,
-                           created_at=entered, payload={}))
-    with rt.engine.begin() as conn:
-        for table, rows in ((Return.__table__, returns), (ReturnItem.__table__, items), (Event.__table__, events)):
-            for k in range(0, len(rows), 5000):
-                conn.execute(insert(table), rows[k:k + 5000])
-    return rt
+from hub.accounts.models import User
+from hub.app import create_app
+from hub.returns.models import Return
 
 
 def timed(fn, runs: int) -> float:
@@ -87,7 +37,8 @@ def timed(fn, runs: int) -> float:
 def bench(n: int, runs: int, folder: Path) -> dict[str, float]:
     """Median server times for one database size."""
     t0 = time.perf_counter()
-    rt = build(folder / f"board-{n}.sqlite3", n)
+    rt = fresh_runtime(f"sqlite:///{folder / f'board-{n}.sqlite3'}")
+    fill(rt, n)
     setup = time.perf_counter() - t0
     app = create_app(runtime=rt, WTF_CSRF_ENABLED=False)
     client = app.test_client()
