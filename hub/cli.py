@@ -9,7 +9,7 @@ import click
 
 from hub.accounts import services as accounts
 from hub.accounts.models import Role
-from hub.config import Settings
+from hub.config import Settings, SettingsError
 from hub.db import upgrade
 from hub.errors import DomainError, ValidationFailed
 from hub.runtime import Runtime, StartupError
@@ -30,7 +30,7 @@ class Context:
     def runtime(self) -> Runtime:
         if self._runtime is None:
             try:
-                self._runtime = Runtime.from_settings(Settings.from_env())
+                self._runtime = Runtime.from_settings(load_settings())
             except ConfigError as exc:
                 fail(exc.describe())
         return self._runtime
@@ -51,6 +51,15 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def load_settings() -> Settings:
+    """The environment's settings, or exit naming the variable that is wrong."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail exits
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -87,7 +96,7 @@ def init_db(ctx: Context) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 def check_config(file: Path | None) -> None:
     """Validate a workflow file (default: HUB_CONFIG, else the built-in default) and list every error."""
-    path = file or Settings.from_env().config_path
+    path = file or load_settings().config_path
     try:
         wf = load_workflow(path)
     except ConfigError as exc:

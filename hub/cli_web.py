@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import click
 
 from hub.accounts.services import sync_teams
-from hub.config import Settings
 from hub.db import upgrade
 from hub.runtime import Runtime, StartupError
 from hub.workflow import ConfigError
@@ -49,9 +48,9 @@ def _serve(app: Flask, host: str, port: int, threads: int) -> None:
 def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Run the web app under the production WSGI server (waitress)."""
     from hub.app import create_app
-    from hub.cli import fail
+    from hub.cli import fail, load_settings
 
-    settings = Settings.from_env()
+    settings = load_settings()
     if not settings.secret_key:
         fail("HUB_SECRET_KEY is not set: set it to a long random string, e.g. the output of\n"
              "  python -c 'import secrets; print(secrets.token_urlsafe(32))'")
@@ -74,11 +73,11 @@ def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
 def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
     """Seed demo data in a fresh SQLite file and run the app on 127.0.0.1 (no other service needed)."""
     from hub.app import create_app
-    from hub.cli import fail
+    from hub.cli import fail, load_settings
     from hub.cli_demo_data import describe
     from hub.demo_data import seed_demo
 
-    base = Settings.from_env()
+    base = load_settings()
     path = base.instance_dir / "demo.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
