@@ -44,5 +44,17 @@ class ValidationFailed(DomainError):
 
     def __init__(self, field_errors: dict[str, str], message: str | None = None) -> None:
         self.field_errors = field_errors
-        summary = "; ".join(f"{k}: {v}" for k, v in field_errors.items())
+        if len(field_errors) == 1:
+            summary = next(iter(field_errors.values()))
+        else:
+            summary = "; ".join(f"{_field_label(k)}: {v}" for k, v in field_errors.items())
         super().__init__(message or summary)
+
+
+def _field_label(key: str) -> str:
+    """items[0].unit_price -> item 1 unit price."""
+    if key.startswith("items[") and "]." in key:
+        index, rest = key[6:].split("].", 1)
+        if index.isdigit():
+            return f"item {int(index) + 1} {rest.replace('_', ' ')}"
+    return key.replace("_", " ")

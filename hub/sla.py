@@ -13,7 +13,8 @@ def due_at(start: datetime, sla: Sla, team: Team) -> datetime:
     """When a return entering a stage at `start` (UTC) is due, on the owning team's calendar."""
     if sla.clock == "calendar":
         delta = timedelta(days=sla.amount) if sla.unit == "days" else timedelta(hours=sla.amount)
-        return start + delta
+        # in UTC: aware datetimes sharing a zone add and subtract by the wall clock, not elapsed time
+        return start.astimezone(UTC) + delta
     hours = sla.amount * team.hours_per_day if sla.unit == "days" else sla.amount
     return add_business_hours(start, hours, team)
 
@@ -57,6 +58,8 @@ def business_hours_between(start: datetime, end: datetime, team: Team) -> float:
     """Working hours of the team between two moments (0 when end is before start)."""
     if end <= start:
         return 0.0
+    # in UTC: two aware datetimes sharing a zone subtract by the wall clock, not elapsed time
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     total = timedelta()
     day = start.astimezone(team.timezone).date()
     last = end.astimezone(team.timezone).date()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hub.accounts.models import Role, Team, User
+from hub.accounts.models import LoginAttempt, Role, Team, User
 from hub.errors import NotFound, ValidationFailed
 from hub.workflow import Workflow
 
@@ -90,6 +90,8 @@ def set_password(session: Session, email: str, password: str) -> User:
         raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
     user = get_user_by_email(session, email)
     user.password_hash = generate_password_hash(password)
+    # a reset lifts the lock-out from failed logins, as the login page promises
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
     session.flush()
     return user
 

@@ -156,11 +156,13 @@ def _filtered(stmt: Select, filters: BoardFilters, user_id: int | None, now: dat
     if filters.blocked:
         stmt = stmt.where(Return.is_blocked.is_(True))
     if filters.q:
-        like = f"%{filters.q.lower()}%"
+        # % and _ typed in the search box are searched for, not wildcards
+        text = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
         stmt = stmt.where(or_(
-            Return.rma.ilike(like), Return.order_number.ilike(like),
-            func.lower(Return.customer_name).like(like), Return.customer_email.like(like),
-            exists().where(ReturnItem.return_id == Return.id, ReturnItem.sku.ilike(like)),
+            Return.rma.ilike(like, escape="\\"), Return.order_number.ilike(like, escape="\\"),
+            func.lower(Return.customer_name).like(like, escape="\\"), Return.customer_email.like(like, escape="\\"),
+            exists().where(ReturnItem.return_id == Return.id, ReturnItem.sku.ilike(like, escape="\\")),
         ))
     return stmt
 

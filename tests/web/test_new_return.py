@@ -1,0 +1,279 @@
+"""The new-return form: who may use it, a return created from it, and every refusal shown next to its field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hub.accounts.models import Role
+from hub.returns.models import Channel, Event, Return
+from tests.web.helpers import (
+    count,
+    hx,
+    login_as,
+    page,
+    parse,
+    shared_templates,  # noqa: F401 - compiles templates once per run
+)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(runtime, now):
+    runtime.clock = lambda: now
+
+
+@pytest.fixture
+def cs(client, session):
+    """A customer service member, logged in: (user, CSRF token)."""
+    return login_as(client, session, team="customer_service", name="Carla Service")
+
+
+def _form(now, **overrides: str) -> dict[str, str]:
+    form = {
+        "order_number": "ORD-88231", "customer_name": "Eva Jansen", "customer_email": "Eva.Jansen@Example.NL",
+        "customer_locale": "nl", "delivered_on": (now.date() - timedelta(days=5)).isoformat(), "priority": "high",
+        "carrier": "", "tracking_number": "",
+        "items-0-sku": "jeans-32", "items-0-product_name": "Jeans 32/34", "items-0-quantity": "1",
+        "items-0-unit_price": "59,95", "items-0-reason_code": "too_large", "items-0-reason_note": "Too wide",
+        "items-0-category": "",
+    }
+    form.update(overrides)
+    return form
+
+
+def _error_next_to(tree, name: str) -> str | None:
+    """The error shown in the field that holds the input or select with this name."""
+    control = tree.find(name=name)
+    assert control is not None, f"no field {name}"
+    field = control.parent
+    while "field" not in field.classes:
+        field = field.parent
+    error = field.find(cls="field-error")
+    if error is None:
+        assert "has-error" not in field.classes
+        return None
+    assert "has-error" in field.classes
+    return error.text
+
+
+def _saved(session) -> list[Return]:
+    session.commit()
+    rows = list(session.scalars(select(Return).options(selectinload(Return.items), selectinload(Return.events))))
+    session.commit()
+    return rows
+
+
+# --- who may ------------------------------------------------------------------------------------
+
+
+def test_the_form_starts_with_one_empty_item_row(client, cs):
+    resp = client.get("/returns/new")
+    assert resp.status_code == 200
+    tree = page(resp)
+    form = tree.by_id("new-return")
+    assert form.attrs["action"] == "/returns/new"
+    assert form.attrs["hx-post"] == "/returns/new"
+    assert [n.attrs["id"] for n in form.find_all(cls="item-row")] == ["item-0"]
+    assert tree.by_id("items-0-quantity").attrs["value"] == "1"
+    assert tree.by_id("items-0-unit_price").attrs["value"] == ""
+    assert tree.by_id("f-customer_locale").find("option", selected="").attrs["value"] == "en"
+    assert tree.by_id("f-priority").find("option", selected="").attrs["value"] == "normal"
+    reasons = [o.attrs["value"] for o in tree.by_id("items-0-reason_code").find_all("option")]
+    assert reasons[0] == ""
+    assert "too_small" in reasons
+    assert tree.by_id("add-item").find("button").attrs["hx-get"] == "/returns/new/item?i=1"
+    assert tree.find(cls="field-error") is None
+    assert tree.find(cls="notice-error") is None
+
+
+@pytest.mark.parametrize(("team", "role", "status"), [
+    ("customer_service", Role.MEMBER, 200),
+    ("logistics", Role.LEAD, 200),
+    (None, Role.ADMIN, 200),
+    ("logistics", Role.MEMBER, 403),
+    ("warehouse", Role.MEMBER, 403),
+    (None, Role.MEMBER, 403),
+])
+def test_only_customer_service_leads_and_admins_may_open_and_send_the_form(client, session, now, team, role,
+                                                                           status):
+    _, token = login_as(client, session, team=team, role=role)
+    assert client.get("/returns/new").status_code == status
+    resp = client.post("/returns/new", data={**_form(now), "csrf_token": token})
+    assert resp.status_code == (302 if status == 200 else 403)
+    assert count(session, Return) == (1 if status == 200 else 0)
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+
+def test_a_valid_form_creates_the_return_and_opens_it(client, session, now, cs):
+    user, token = cs
+    form = _form(now, **{
+        "items-1-sku": "BELT-01", "items-1-product_name": "Belt", "items-1-quantity": "2",
+        "items-1-unit_price": "15", "items-1-reason_code": "defective", "items-1-category": "Accessories",
+        "carrier": "PostNL", "tracking_number": "3SABC",
+    })
+    resp = client.post("/returns/new", data={**form, "csrf_token": token})
+    assert resp.status_code == 302
+    [r] = _saved(session)
+    assert resp.headers["Location"] == f"/returns/{r.rma}"
+    assert r.rma == "RMA-1001"
+    assert (r.order_number, r.customer_name, r.customer_email, r.customer_locale) == (
+        "ORD-88231", "Eva Jansen", "eva.jansen@example.nl", "nl")
+    assert r.delivered_on == now.date() - timedelta(days=5)
+    assert (r.priority, r.carrier, r.tracking_number, r.stage) == (2, "PostNL", "3SABC", "new")
+    assert r.created_at == now
+    assert [(i.sku, i.product_name, i.quantity, i.unit_price, i.reason_code, i.reason_note, i.category)
+            for i in r.items] == [
+        ("JEANS-32", "Jeans 32/34", 1, Decimal("59.95"), "too_large", "Too wide", None),
+        ("BELT-01", "Belt", 2, Decimal("15.00"), "defective", None, "accessories"),
+    ]
+    [event] = r.events
+    assert (event.kind, event.to_stage, event.actor_id, event.actor_label, event.channel) == (
+        "created", "new", user.id, "Carla Service", Channel.WEB)
+
+    detail = page(client.get(resp.headers["Location"]))
+    assert detail.by_id("toasts").find(cls="toast").text == "RMA-1001 created for Eva Jansen."
+    assert detail.by_id("detail").attrs["data-rma"] == "RMA-1001"
+
+
+def test_an_htmx_form_is_sent_to_the_new_return_by_hx_redirect(client, session, now, cs):
+    _, token = cs
+    resp = client.post("/returns/new", data=_form(now), headers=hx(token))
+    assert resp.status_code == 204
+    assert resp.headers["HX-Redirect"] == "/returns/RMA-1001"
+    assert resp.get_data() == b""
+    assert count(session, Return) == 1
+
+
+def test_an_empty_extra_item_row_is_ignored(client, session, now, cs):
+    _, token = cs
+    form = _form(now, **{"items-1-sku": " ", "items-1-product_name": "", "items-1-quantity": "1",
+                         "items-1-unit_price": "", "items-1-reason_code": ""})
+    assert client.post("/returns/new", data=form, headers=hx(token)).status_code == 204
+    [r] = _saved(session)
+    assert [i.sku for i in r.items] == ["JEANS-32"]
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"customer_email": "eva at example.nl"}, "customer_email", "not an e-mail address: 'eva at example.nl'"),
+    ({"customer_email": ""}, "customer_email", "required"),
+    ({"order_number": "   "}, "order_number", "required"),
+    ({"customer_name": "x" * 201}, "customer_name", "at most 200 characters (got 201)"),
+    ({"items-0-reason_code": "teleported"}, "items-0-reason_code",
+     "unknown reason 'teleported'; reasons are: too_small, too_large, damaged, defective, wrong_item, "
+     "not_as_described, changed_mind, late_delivery, missing_parts"),
+    ({"items-0-reason_code": ""}, "items-0-reason_code", "required"),
+    ({"items-0-sku": "giftcard"}, "items-0-sku", "GIFTCARD cannot be returned (the return policy excludes it)"),
+    ({"items-0-category": "Underwear"}, "items-0-category",
+     "underwear items cannot be returned (the return policy excludes them)"),
+    ({"items-0-quantity": "0"}, "items-0-quantity", "must be at least 1, got 0"),
+    ({"items-0-quantity": "1.5"}, "items-0-quantity", "expected a whole number, got '1.5'"),
+    ({"items-0-unit_price": "abc"}, "items-0-unit_price", "expected an amount like 19.95, got 'abc'"),
+    ({"items-0-unit_price": "-1"}, "items-0-unit_price", "expected an amount like 19.95, got '-1'"),
+    ({"items-0-unit_price": "1.999"}, "items-0-unit_price", "at most two decimals, got '1.999'"),
+    ({"delivered_on": "2026-02-02"}, "delivered_on",
+     "outside the 30-day return window (delivered 2026-02-02, 31 days ago)"),
+    ({"delivered_on": "2026-03-06"}, "delivered_on", "2026-03-06 is in the future"),
+    ({"delivered_on": "last week"}, "delivered_on", "expected a date like 2026-03-01, got 'last week'"),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None)
+def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_saved(client, session, now, cs, overrides,
+                                                                         field, message):
+    _, token = cs
+    resp = client.post("/returns/new", data={**_form(now, **overrides), "csrf_token": token})
+    assert resp.status_code == 422
+    tree = page(resp)
+    assert _error_next_to(tree, field) == message
+    assert [n.text for n in tree.find_all(cls="field-error")] == [message]  # and nowhere else
+    assert tree.find(cls="notice-error").text == "Please correct the 1 field marked below; nothing was saved."
+    assert tree.find(name="customer_name").attrs["value"] == _form(now, **overrides)["customer_name"]
+    assert count(session, Return) == 0
+    assert count(session, Event) == 0
+
+
+def test_top_level_errors_mark_the_input_for_assistive_technology(client, now, cs):
+    _, token = cs
+    tree = page(client.post("/returns/new", data={**_form(now, customer_email="nope"), "csrf_token": token}))
+    email = tree.by_id("f-customer_email")
+    assert email.attrs["aria-invalid"] == "true"
+    assert email.attrs["aria-describedby"] == "e-customer_email"
+    assert tree.by_id("e-customer_email").text == "not an e-mail address: 'nope'"
+
+
+def test_every_bad_field_is_named_at_once_and_the_typed_values_stay(client, session, now, cs):
+    _, token = cs
+    form = _form(now, customer_email="nope", **{
+        "items-0-quantity": "0", "items-1-sku": "GIFTCARD", "items-1-product_name": "Gift card",
+        "items-1-quantity": "1", "items-1-unit_price": "abc", "items-1-reason_code": "changed_mind",
+    })
+    resp = client.post("/returns/new", data={**form, "csrf_token": token})
+    assert resp.status_code == 422
+    tree = page(resp)
+    assert tree.find(cls="notice-error").text == "Please correct the 4 fields marked below; nothing was saved."
+    assert _error_next_to(tree, "customer_email") == "not an e-mail address: 'nope'"
+    assert _error_next_to(tree, "items-0-quantity") == "must be at least 1, got 0"
+    assert _error_next_to(tree, "items-1-sku") == "GIFTCARD cannot be returned (the return policy excludes it)"
+    assert _error_next_to(tree, "items-1-unit_price") == "expected an amount like 19.95, got 'abc'"
+    assert _error_next_to(tree, "items-0-sku") is None
+    assert tree.by_id("items-1-product_name").attrs["value"] == "Gift card"
+    assert tree.by_id("items-1-reason_code").find("option", selected="").attrs["value"] == "changed_mind"
+    assert tree.by_id("f-priority").find("option", selected="").attrs["value"] == "high"
+    assert tree.by_id("add-item").find("button").attrs["hx-get"] == "/returns/new/item?i=2"
+    assert count(session, Return) == 0
+
+
+def test_an_htmx_form_with_errors_gets_only_the_form_back(client, session, now, cs):
+    _, token = cs
+    resp = client.post("/returns/new", data=_form(now, **{"items-0-unit_price": "abc"}), headers=hx(token))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "<html" not in html
+    top = [n for n in parse(html).children if not isinstance(n, str)]
+    assert [(n.tag, n.attrs.get("id")) for n in top] == [("form", "new-return")]
+    assert count(session, Return) == 0
+
+
+# --- extra item rows ----------------------------------------------------------------------------
+
+
+def test_one_more_item_row_comes_with_a_fresh_add_button(client, cs):
+    resp = client.get("/returns/new/item?i=1", headers=hx())
+    assert resp.status_code == 200
+    tree = page(resp)
+    row = tree.by_id("item-1")
+    names = [n.attrs["name"] for n in row.find_all() if n.tag in ("input", "select")]
+    assert names == [f"items-1-{k}" for k in
+                     ("sku", "product_name", "category", "quantity", "unit_price", "reason_code", "reason_note")]
+    assert tree.by_id("items-1-quantity").attrs["value"] == "1"
+    assert tree.by_id("items-1-unit_price").attrs["value"] == ""
+    add = tree.by_id("add-item")
+    assert add.attrs["hx-swap-oob"] == "true"
+    assert add.find("button").attrs["hx-get"] == "/returns/new/item?i=2"
+
+
+def test_the_last_allowed_row_has_no_add_button(client, cs):
+    tree = page(client.get("/returns/new/item?i=19", headers=hx()))
+    assert tree.has_id("item-19")
+    assert tree.by_id("add-item").find("button") is None
+
+
+@pytest.mark.parametrize("i", ["0", "20", "-1", "abc"])
+def test_item_rows_beyond_the_limits_are_refused(client, cs, i):
+    assert client.get(f"/returns/new/item?i={i}", headers=hx()).status_code == 400
+
+
+def test_an_error_in_an_added_row_is_shown_in_that_row(client, session, now, cs):
+    _, token = cs
+    client.get("/returns/new/item?i=1", headers=hx())
+    form = _form(now, **{"items-1-sku": "SCARF-2", "items-1-product_name": "Scarf", "items-1-quantity": "1",
+                         "items-1-unit_price": "9.95", "items-1-reason_code": "nope"})
+    tree = page(client.post("/returns/new", data=form, headers=hx(token)))
+    assert _error_next_to(tree, "items-1-reason_code").startswith("unknown reason 'nope'")
+    assert _error_next_to(tree, "items-0-reason_code") is None
