@@ -146,8 +146,12 @@ def _link(base_url: str, rma: str) -> str:
 # --- a return: facts, items and buttons -----------------------------------------------------------
 
 
-def return_actions(p: Mapping[str, Any], base_url: str, *, claim: bool = True, moves: bool = True) -> Block:
-    """Claim, Move to <next stage> and Open in board, for the stage the message is about."""
+SNOOZE_HOURS = 4
+
+
+def return_actions(p: Mapping[str, Any], base_url: str, *, claim: bool = True, moves: bool = True,
+                   snooze: bool = False) -> Block:
+    """Claim, Move to <next stage>, (Snooze) and Open in board, for the stage the message is about."""
     rma, stage = p["rma"], p.get("stage")
     value = action_value(rma, stage)
     elements = []
@@ -156,6 +160,8 @@ def return_actions(p: Mapping[str, Any], base_url: str, *, claim: bool = True, m
     if moves:
         for nxt in list(p.get("next_stages") or [])[:MAX_MOVE_BUTTONS]:
             elements.append(_button(f"Move to {nxt['name']}", f"move:{nxt['key']}", value=value))
+    if snooze and p.get("team"):
+        elements.append(_button(f"Remind me in {SNOOZE_HOURS} hours", "snooze", value=value))
     elements.append(_button("Open in board", "open_board", value=rma, url=return_url(base_url, rma)))
     return {"type": "actions", "block_id": "actions", "elements": elements}
 
@@ -225,7 +231,7 @@ def alert_message(p: Mapping[str, Any], base_url: str) -> Message:
         _section(f"*Items*\n{_items_text(p.get('items') or [])}"),
     ]
     blocks += _comment_block(p.get("last_comment"))
-    blocks.append(return_actions(p, base_url))
+    blocks.append(return_actions(p, base_url, snooze=True))
     return text, blocks
 
 

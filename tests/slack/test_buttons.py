@@ -211,3 +211,30 @@ def test_the_move_modal_keeps_within_slacks_metadata_limit(slack, people, new_re
     [opened] = slack.api.calls_to("views.open")
     assert len(opened["view"]["private_metadata"]) <= 3000
     assert json.loads(opened["view"]["private_metadata"])["to"] == "rejected"
+
+
+def test_an_alert_offers_snooze_and_the_button_snoozes_once_and_updates_the_message(
+        slack, people, handoff, session_factory, workflow):
+    from hub.notifications.outbox import return_facts
+    from hub.returns.models import Return
+    from integrations.slack.blocks import alert_message
+
+    r, _ = handoff
+    with session_factory() as s:
+        facts = return_facts(s.get(Return, r.id), workflow)
+    payload = {**facts, "level": "overdue", "late_by": "2h overdue",
+               "next_stages": [{"key": "inspected", "name": "Inspected — to resolve"}]}
+    text, blocks = alert_message(payload, "https://hub.example")
+    assert "snooze" in _buttons(blocks)
+    message = {"ts": "1700000000.000100", "channel": "CWH", "text": text, "blocks": blocks}
+
+    for _ in range(2):  # Slack sends the same click again: applied once
+        slack.action("snooze", action_value(r.rma, "received"), user="UWH", message=message, channel="CWH",
+                     action_ts="1700000001.000200")
+
+    after = fetch(session_factory, r.rma)
+    assert after.snoozed_until is not None
+    assert [e.kind for e in events_of(session_factory, r.rma)].count("snoozed") == 1
+    [update] = slack.api.calls_to("chat.update")
+    assert "Alerts snoozed for 4 hours by <@UWH>" in message_text(update.args)
+    assert "snooze" not in _buttons(update["blocks"])

@@ -49,17 +49,22 @@ def register(app: App, ctx: SlackContext) -> None:
         match = MOVE_ACTION.match(action.get("action_id", ""))
         on_button(ctx, body, action, client, to_stage=match.group("stage") if match else "")
 
+    @app.action("snooze")
+    def snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        on_button(ctx, body, action, client, to_stage=None, snooze_hours=blocks.SNOOZE_HOURS)
+
     @app.action("open_board")
     def open_board(ack: Ack) -> None:
         ack()  # a link button: the browser opens the board; Slack still tells us about the click
 
 
 def on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], client: WebClient, *,
-              to_stage: str | None) -> None:
-    """Apply a Claim or Move click as the clicker, then update the message it sits on (after the ack)."""
+              to_stage: str | None, snooze_hours: float | None = None) -> None:
+    """Apply a Claim, Move or Snooze click as the clicker, then update the message it sits on (after the ack)."""
     where = Where.of(body)
     try:
-        _on_button(ctx, body, action, client, where, to_stage)
+        _on_button(ctx, body, action, client, where, to_stage, snooze_hours)
     except Exception:  # noqa: BLE001 - after the ack, an unexpected error still gets a word to the clicker
         log.exception("the %s button failed", action.get("action_id"))
         tell(client, where, "Something went wrong on the hub's side; nothing was changed. Try again, or use "
@@ -67,7 +72,7 @@ def on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], c
 
 
 def _on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], client: WebClient, where: Where,
-               to_stage: str | None) -> None:
+               to_stage: str | None, snooze_hours: float | None = None) -> None:
     wf = ctx.workflow
     rma, stage = read_action_value(action.get("value", ""))
     person = who_is(ctx.runtime, client, where.user)
@@ -81,6 +86,15 @@ def _on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], 
         open_move_modal(ctx, client, body, where, rma, stage, to_stage)
         return
     key = f"action:{where.user}:{action.get('action_ts') or body.get('trigger_id')}"
+    if snooze_hours is not None:
+        outcome = apply(ctx, person, key, rma, snooze_change(ctx, snooze_hours), expect_stage=stage, announce=False)
+        if outcome.ok and not outcome.duplicate:
+            who = f"<@{person.slack_user_id}> ({blocks.esc(person.name)})"
+            update_message(client, where, f":zzz: Alerts snoozed for {snooze_hours:g} hours by {who} "
+                                          f"{when(ctx.runtime.now())}", drop=lambda a: a == "snooze")
+        elif not outcome.ok:
+            tell(client, where, outcome.message)
+        return
     if to_stage is None:
         outcome = apply(ctx, person, key, rma, claim_change(ctx), expect_stage=stage, announce=False)
     else:
@@ -94,6 +108,16 @@ def claim_change(ctx: SlackContext):  # noqa: ANN201 - an operations.Change
     def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
         r = svc.claim_return(s, ctx.workflow, actor, r.rma, now=ctx.runtime.now())
         return r, f"claimed {r.rma}"
+
+    return change
+
+
+def snooze_change(ctx: SlackContext, hours: float):  # noqa: ANN201 - an operations.Change
+    """Hold back the return's delay alerts for `hours`."""
+
+    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
+        r = svc.snooze_return(s, ctx.workflow, actor, r.rma, hours, now=ctx.runtime.now())
+        return r, f"snoozed the alerts of {r.rma} for {hours:g} hours"
 
     return change
 
