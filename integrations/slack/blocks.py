@@ -158,7 +158,8 @@ def return_actions(p: Mapping[str, Any], base_url: str, *, claim: bool = True, m
     if claim and p.get("team") and not p.get("assignee"):
         elements.append(_button("Claim", "claim", value=value, style="primary"))
     if moves:
-        for nxt in list(p.get("next_stages") or [])[:MAX_MOVE_BUTTONS]:
+        room = MAX_MOVE_BUTTONS - (1 if snooze else 0)  # at most five buttons side by side
+        for nxt in list(p.get("next_stages") or [])[:room]:
             elements.append(_button(f"Move to {nxt['name']}", f"move:{nxt['key']}", value=value))
     if snooze and p.get("team"):
         elements.append(_button(f"Remind me in {SNOOZE_HOURS} hours", "snooze", value=value))

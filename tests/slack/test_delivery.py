@@ -174,7 +174,7 @@ def test_delay_alerts_reuse_the_handoff_message_with_the_level_in_a_header(slack
     assert header["type"] == "header"
     assert header["text"]["text"] in (f"Escalated: {r.rma}", f"Overdue: {r.rma}")
     actions = next(b for b in alerts[0]["blocks"] if b.get("block_id") == "actions")
-    assert [e["action_id"] for e in actions["elements"]] == ["claim", "move:inspected", "open_board"]
+    assert [e["action_id"] for e in actions["elements"]] == ["claim", "move:inspected", "snooze", "open_board"]
     assert all(n.status is NotificationStatus.SENT for n in slack_outbox(session_factory, kind="alert"))
 
 
