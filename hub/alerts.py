@@ -48,8 +48,11 @@ def start_stage_clocks(r: Return, stage: Stage, workflow: Workflow, now: datetim
 
 
 def next_alert_time(r: Any, level: int | None = None, promise_alerted: bool | None = None) -> datetime | None:
-    """When the next alert is owed: the next level's time, or the promise, whichever comes first; a snooze
-    pushes it to the snooze's end."""
+    """When the next alert is owed: the next level's time, or the promise, whichever comes first; while
+    snoozed, the snooze's end (the scan then records the end and raises what is owed by then)."""
+    if r.snoozed_until is not None:
+        # also when the next alert is later or none is owed: the end of the snooze is on the timeline
+        return r.snoozed_until
     level = r.alert_level if level is None else level
     promise_alerted = r.promise_alerted if promise_alerted is None else promise_alerted
     times = {AlertLevel.NONE: r.stage_warn_at, AlertLevel.DUE_SOON: r.stage_due_at,
@@ -57,12 +60,7 @@ def next_alert_time(r: Any, level: int | None = None, promise_alerted: bool | No
     candidates = [t for t in (times.get(AlertLevel(level)),) if t is not None]
     if not promise_alerted and r.promised_by is not None:
         candidates.append(r.promised_by)
-    if not candidates:
-        return None
-    nxt = min(candidates)
-    if r.snoozed_until is not None and r.snoozed_until > nxt:
-        nxt = r.snoozed_until
-    return nxt
+    return min(candidates) if candidates else None
 
 
 def level_reached(r: Any, now: datetime) -> AlertLevel:

@@ -156,6 +156,27 @@ def user_list(ctx: Context) -> None:
             click.echo(f"{u.email:<36} {u.name:<28} {u.role.value:<7} {teams}{state}")
 
 
+@user.command("set-slack")
+@click.argument("email")
+@click.argument("slack_user_id", required=False)
+@click.option("--clear", is_flag=True, help="Unlink the user from Slack.")
+@pass_ctx
+def user_set_slack(ctx: Context, email: str, slack_user_id: str | None, clear: bool) -> None:
+    """Link a user to their Slack member id (Slack: profile → ⋮ → Copy member ID), or --clear it."""
+    if not clear and not slack_user_id:
+        fail("give the Slack member id (e.g. U012AB3CD), or --clear to unlink")
+    rt = ctx.ready_runtime()
+    try:
+        with rt.unit_of_work() as session:
+            u = accounts.set_slack_user_id(session, email, None if clear else slack_user_id)
+            link = f"linked to Slack user {u.slack_user_id}" if u.slack_user_id else "not linked to Slack"
+            click.echo(f"{u.email} is {link}")
+    except ValidationFailed as exc:
+        fail("\n".join(exc.field_errors.values()))
+    except DomainError as exc:
+        fail(exc.message)
+
+
 @user.command("set-password")
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,

@@ -15,6 +15,7 @@ from hub.runtime import Runtime
 from jobs.delays import run_delay_scan
 from jobs.digests import run_digests
 from jobs.dispatch import run_dispatch
+from jobs.housekeeping import run_housekeeping
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,11 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
         _logged, "interval", minutes=DELAY_SCAN_MINUTES, args=("delay-scan", run_delay_scan, runtime),
         id="delay-scan", name="raise delay alerts", max_instances=1, coalesce=True, replace_existing=True,
         misfire_grace_time=300,
+    )
+    scheduler.add_job(
+        _logged, CronTrigger(hour=3, minute=17, timezone=UTC), args=("housekeeping", run_housekeeping, runtime),
+        id="housekeeping", name="forget old delivered notifications", max_instances=1, coalesce=True,
+        replace_existing=True, misfire_grace_time=6 * 3600,
     )
     for team in runtime.workflow.teams.values():
         if team.digest_time is None:

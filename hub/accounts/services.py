@@ -96,6 +96,21 @@ def set_password(session: Session, email: str, password: str) -> User:
     return user
 
 
+def set_slack_user_id(session: Session, email: str, slack_user_id: str | None) -> User:
+    """Link a user to their Slack member id (U…), or unlink them with None."""
+    user = get_user_by_email(session, email)
+    slack_user_id = (slack_user_id or "").strip() or None
+    if slack_user_id is not None:
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,30}", slack_user_id):
+            raise ValidationFailed({"slack_user_id": f"a Slack member id looks like U012AB3CD, got {slack_user_id!r}"})
+        other = session.scalar(select(User).where(User.slack_user_id == slack_user_id, User.id != user.id))
+        if other is not None:
+            raise ValidationFailed({"slack_user_id": f"Slack user {slack_user_id} already belongs to {other.email}"})
+    user.slack_user_id = slack_user_id
+    session.flush()
+    return user
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with these credentials, or None (in the same time either way)."""
     user = session.scalar(select(User).where(User.email == normalize_email(email)))

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from hub.accounts.models import User
@@ -164,6 +165,10 @@ def _set_stage(r: Return, stage: Stage, workflow: Workflow, now: datetime) -> No
     if r.promise_alerted is None:
         r.promise_alerted = False
     start_stage_clocks(r, stage, workflow, now)
+    # the delay scan writes these with a plain UPDATE, behind the session's back: a value that equals the
+    # stale one the session loaded (alert_level 0 after the scan raised 2) must still be written
+    for column in ("alert_level", "snoozed_until", "next_alert_at"):
+        flag_modified(r, column)
 
 
 # --- creating ------------------------------------------------------------------------
@@ -615,7 +620,7 @@ def snooze_return(
     """Hold back this stage's delay alerts for `hours` ("remind me in 4 hours"); the end shows in the timeline."""
     now = now or utcnow()
     if not 0 < hours <= MAX_SNOOZE_HOURS:
-        raise ValidationFailed({"hours": f"snooze between 1 and {MAX_SNOOZE_HOURS} hours, got {hours:g}"})
+        raise ValidationFailed({"hours": f"snooze for more than 0 and at most {MAX_SNOOZE_HOURS} hours, got {hours:g}"})
     r = get_return(session, rma)
     if r.is_closed:
         raise InvalidTransition(f"{r.rma} is closed; there is nothing to snooze.")
@@ -623,6 +628,7 @@ def snooze_return(
         raise _deny(actor, workflow, r.stage, f"snooze {r.rma}")
     r.snoozed_until = now + timedelta(hours=hours)
     r.next_alert_at = next_alert_time(r)
+    flag_modified(r, "next_alert_at")  # always written: the scan may have changed it behind the session's back
     record_event(session, r, actor, "snoozed", now=now, hours=hours, until=r.snoozed_until.isoformat())
     _flush(session, r)
     return r

@@ -1,0 +1,34 @@
+"""Housekeeping: forget what is only kept for a while (delivered notifications, processed requests, failed logins)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from hub.accounts.models import LoginAttempt
+from hub.notifications.models import Notification, NotificationStatus, ProcessedRequest
+from hub.runtime import Runtime
+
+log = logging.getLogger(__name__)
+KEEP_DELIVERED = timedelta(days=30)  # sent and skipped notifications stay visible this long
+KEEP_PROCESSED = timedelta(days=30)  # Slack retries come within minutes; digests are keyed by day
+KEEP_FAILED_LOGINS = timedelta(days=1)  # the lock-out window is 15 minutes
+
+
+def run_housekeeping(runtime: Runtime) -> dict[str, int]:
+    """Delete rows past their keeping time; logs one line. Failed and dead notifications are kept."""
+    now = runtime.now()
+    with runtime.unit_of_work() as s:
+        done = {
+            "notifications": s.execute(delete(Notification).where(
+                Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SKIPPED)),
+                Notification.created_at < now - KEEP_DELIVERED)).rowcount,
+            "processed requests": s.execute(delete(ProcessedRequest).where(
+                ProcessedRequest.received_at < now - KEEP_PROCESSED)).rowcount,
+            "failed logins": s.execute(delete(LoginAttempt).where(
+                LoginAttempt.at < now - KEEP_FAILED_LOGINS)).rowcount,
+        }
+    log.info("housekeeping: deleted %s", ", ".join(f"{n} {what}" for what, n in done.items()))
+    return done
