@@ -181,7 +181,7 @@ def scan_batch(session: Session, workflow: Workflow, now: datetime, *, limit: in
             view.snoozed_until = None
             report.snoozes_ended += 1
             if not quiet:
-                    events.append(_event(row.id, "snooze_ended", now, row.stage, until=row.snoozed_until.isoformat()))
+                events.append(_event(row.id, "snooze_ended", now, row.stage, until=row.snoozed_until.isoformat()))
         level = AlertLevel(row.alert_level)
         reached = level_reached(view, now) if stage is not None and not stage.closed else level
         if reached > level:

@@ -434,6 +434,8 @@ def move_return(
     r.resolution = res
     if to_team != from_team:
         r.assignee_id = None  # a handoff: the receiving team claims it
+    # write the row now: a concurrent change surfaces here as a VersionConflict, not in a later autoflush
+    _flush(session, r)
     kind = "closed" if dst.closed else "reopened" if src.closed else "moved"
     outbox.notify_stage_entered(session, workflow, r, src, dst, actor_name=actor.name, note=note, now=now)
     record_event(

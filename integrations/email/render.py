@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
 from hub.config import Settings, templates_dir, translations_dir
 from hub.notifications.models import Notification
@@ -56,20 +56,21 @@ class MailRenderer:
                 undefined=StrictUndefined, keep_trailing_newline=True,
             )
             env.install_gettext_translations(_translations(lang), newstyle=True)  # type: ignore[attr-defined]
-            env.filters["day"] = lambda iso: self._day(iso, lang)
-            env.filters["when"] = lambda iso: self._when(iso, lang)
+            env.filters["day"] = pass_context(lambda ctx, iso: self._day(iso, lang, ctx.get("zone", self.zone)))
+            env.filters["when"] = pass_context(lambda ctx, iso: self._when(iso, lang, ctx.get("zone", self.zone)))
             self._envs[key] = env
         return self._envs[key]
 
-    def _day(self, iso: str | None, lang: str) -> str:
+    def _day(self, iso: str | None, lang: str, zone: ZoneInfo) -> str:
         if not iso:
             return ""
-        return format_date(datetime.fromisoformat(iso).astimezone(self.zone).date(), "long", locale=lang)
+        return format_date(datetime.fromisoformat(iso).astimezone(zone).date(), "long", locale=lang)
 
-    def _when(self, iso: str | None, lang: str) -> str:
+    def _when(self, iso: str | None, lang: str, zone: ZoneInfo) -> str:
         if not iso:
             return "—"
-        return format_datetime(datetime.fromisoformat(iso).astimezone(self.zone), "EEE d MMM HH:mm", locale=lang)
+        local = datetime.fromisoformat(iso).astimezone(zone)
+        return f"{format_datetime(local, 'EEE d MMM HH:mm', locale=lang)} {local.strftime('%Z')}"  # e.g. CET
 
     def thread_id(self, rma: str) -> str:
         """The Message-ID every message about one return refers to, so they thread as one conversation."""
@@ -90,7 +91,10 @@ class MailRenderer:
     def render(self, n: Notification) -> EmailMessage:
         """The e-mail for one notification."""
         lang = customer_locale(n.payload.get("locale")) if n.kind == "customer_update" else STAFF_LOCALE
-        ctx = {**self.context(n), "lang": lang}
+        team = self.workflow.teams.get(str(n.payload.get("team") or ""))
+        # times in the team's own zone for its mail; the shop's (first team's) zone for customers
+        zone = team.timezone if team and n.kind != "customer_update" else self.zone
+        ctx = {**self.context(n), "lang": lang, "zone": zone}
         text_template = self._env(lang, html=False).get_template(f"email/{n.kind}.txt")
         module = text_template.make_module(ctx)
         subject = " ".join(str(getattr(module, "subject", "")).split()) or "Returns Hub"

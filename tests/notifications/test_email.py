@@ -86,8 +86,8 @@ def test_the_team_email_says_what_was_handed_over_and_when_it_is_due(session, se
     assert "Sanne de Vries (order ORD-77002)" in text
     assert "1 x TSHIRT-BLU-M T-shirt blue M (Too small)" in text
     # Thursday 10:00 in Amsterdam + 1 business day of logistics: Friday 10:00 (local time, not UTC)
-    assert re.search(r"^Due:\s+Fri 6 Mar 10:00$", text, re.M)
-    assert "<strong>Fri 6 Mar 10:00</strong>" in html
+    assert re.search(r"^Due:\s+Fri 6 Mar 10:00 CET$", text, re.M)  # in the team's zone, named
+    assert "<strong>Fri 6 Mar 10:00 CET</strong>" in html
     assert f"Open it on the board: {BASE_URL}/returns/{r.rma}" in text
     assert f"{BASE_URL}/board" in text
     assert f'href="{BASE_URL}/returns/{r.rma}"' in html
