@@ -11,6 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from hub.accounts.models import initials_of
+from hub.returns.models import EVENT_WORDS
 from hub.returns.queries import sla_state
 from hub.returns.services import MENTION_RE
 from hub.web.context import now, workflow
@@ -19,13 +20,6 @@ from hub.workflow import Workflow
 bp = Blueprint("views", __name__)
 
 SLA_LABELS = {"on_time": "On time", "due_soon": "Due soon", "overdue": "Overdue", "closed": "Closed"}
-EVENT_WORDS = {
-    "created": "created the return", "moved": "moved it", "closed": "closed it", "reopened": "reopened it",
-    "claimed": "claimed it", "assigned": "assigned it", "unassigned": "unassigned it",
-    "commented": "commented", "flagged": "flagged it as blocked", "unflagged": "cleared the block",
-    "shipping_updated": "updated the shipping", "imported": "imported it",
-    "alert": "raised a delay alert", "snoozed": "snoozed the delay alerts", "snooze_ended": "ended the snooze",
-}
 
 
 def init_app(app: Flask) -> None:

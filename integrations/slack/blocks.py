@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from hub.returns.models import EVENT_WORDS
 from hub.workflow import Workflow
 
 Block = dict[str, Any]
@@ -30,13 +31,6 @@ LEVELS = {
     "overdue": (":alarm_clock:", "Overdue"),
     "escalated": (":rotating_light:", "Escalated"),
     "promise_broken": (":warning:", "Promise to the customer broken"),
-}
-EVENT_WORDS = {
-    "created": "created the return", "moved": "moved it", "closed": "closed it", "reopened": "reopened it",
-    "claimed": "claimed it", "assigned": "assigned it", "unassigned": "unassigned it",
-    "commented": "commented", "flagged": "flagged it as blocked", "unflagged": "cleared the block",
-    "shipping_updated": "updated the shipping", "imported": "imported it",
-    "alert": "raised a delay alert", "snoozed": "snoozed the delay alerts", "snooze_ended": "ended the snooze",
 }
 
 
