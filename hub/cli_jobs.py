@@ -37,6 +37,7 @@ def worker_cmd(ctx: Context) -> None:
 
     rt = ctx.ready_runtime()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each job logs its own line
     scheduler = build_scheduler(rt, blocking=True)
 
     def _stop(_signum: int, _frame: object) -> None:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # /healthz reads the schema revision
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each job logs its own line
 
 
 def _start_scheduler(runtime: Runtime) -> None:
