@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.config import Settings, templates_dir
 from hub.runtime import Runtime
@@ -44,13 +46,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        REMEMBER_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session; the board stays open all day
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
     app.config.update(config)
     app.extensions["hub.runtime"] = runtime
 
+    if settings.trusted_proxies:
+        # behind a TLS proxy: the client's address (for the login limit) and scheme come from its headers
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
     csrf.init_app(app)
     htmx.init_app(app)
 

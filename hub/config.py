@@ -30,6 +30,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_command: str = DEFAULT_SLACK_COMMAND
     outbox_max_attempts: int = 8
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -50,6 +51,7 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
             slack_command=_slash_command(env.get("HUB_SLACK_COMMAND", DEFAULT_SLACK_COMMAND)),
             outbox_max_attempts=_positive_int(env, "HUB_OUTBOX_MAX_ATTEMPTS", 8),
+            trusted_proxies=_count(env, "HUB_TRUSTED_PROXIES", 0),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -94,3 +96,12 @@ def _slash_command(raw: str) -> str:
     if not re.fullmatch(r"/[a-z0-9_-]{1,31}", name):
         raise SettingsError(f"HUB_SLACK_COMMAND must be a slash command like /returns, got {raw!r}")
     return name
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) > 10:
+        raise SettingsError(f"{name} must be a whole number from 0 to 10, got {raw!r}")
+    return int(raw)

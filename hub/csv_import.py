@@ -321,7 +321,7 @@ def _check_group(group: _Group, workflow: Workflow, now: datetime) -> tuple[list
     clean = None
     try:
         # the return window counts back from the day the return was requested, so history imports too
-        clean = validate_draft(draft, workflow, created_at.date())
+        clean = validate_draft(draft, workflow, workflow.today(created_at))
     except ValidationFailed as exc:
         for key, message in exc.field_errors.items():
             if key.startswith("items[") and "]." in key:

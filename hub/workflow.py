@@ -129,6 +129,16 @@ class Workflow:
         return next(iter(self.stages.values()))
 
     @property
+    def shop_zone(self) -> ZoneInfo:
+        """The shop's time zone: the one of the team that takes new returns in (dates customers see)."""
+        team = self.team_of(self.initial_stage.key) if self.stages else None
+        return team.timezone if team else ZoneInfo("UTC")
+
+    def today(self, now: datetime) -> date:
+        """The shop's date at this moment (not UTC's: just after midnight they differ)."""
+        return now.astimezone(self.shop_zone).date()
+
+    @property
     def open_stages(self) -> list[Stage]:
         """Stages with an owner and a clock, in board order."""
         return [s for s in self.stages.values() if not s.closed]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import Column, Enum, ForeignKey, String, Table
@@ -72,8 +73,13 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        """The id a login session stores."""
-        return str(self.id)
+        """The id a login session stores: with a fingerprint of the password, so a reset ends old sessions."""
+        return f"{self.id}:{self.session_fingerprint}"
+
+    @property
+    def session_fingerprint(self) -> str:
+        """Changes whenever the password does (a hash of its hash: nothing of the password itself)."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     @property
     def team_keys(self) -> frozenset[str]:

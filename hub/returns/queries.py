@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,8 +48,8 @@ class BoardFilters:
         if team not in workflow.teams:
             team = None
         assignee = (args.get("assignee") or "").strip() or None
-        if assignee not in (None, "mine", "unassigned") and not str(assignee).isdigit():
-            assignee = None
+        if assignee not in (None, "mine", "unassigned") and not re.fullmatch(r"[0-9]{1,15}", str(assignee)):
+            assignee = None  # a made-up value filters nothing
         return cls(
             team=team, assignee=assignee, overdue=args.get("overdue") in ("1", "on", "true"),
             due_soon=args.get("due_soon") in ("1", "on", "true"),
@@ -277,6 +278,13 @@ def _open_counts(session: Session, stage_keys: list[str], filters: BoardFilters,
 
 def _due_soon_expr(now: datetime) -> ColumnElement[bool]:
     return and_(Return.stage_warn_at <= now, Return.stage_due_at > now)
+
+
+def cards_for(session: Session, return_ids: list[int]) -> dict[int, Card]:
+    """The cards of these returns, by id, in two queries."""
+    if not return_ids:
+        return {}
+    return {c.id: c for c in _cards(session, _card_select().where(Return.id.in_(return_ids)))}
 
 
 def card_for(session: Session, return_id: int) -> Card | None:

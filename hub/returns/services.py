@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -34,7 +35,7 @@ from hub.returns.models import Channel, Comment, Event, Priority, Resolution, Re
 from hub.workflow import Alerts, Stage, Workflow
 
 LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
-RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # no "/": an RMA is a path segment of its page
 MAX_COMMENT = 5000
 MAX_REASON = 500
 MAX_QUANTITY = 10_000
@@ -257,7 +258,7 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
 
     rma = text("rma", draft.rma, 40, required=False).upper()
     if rma and not RMA_RE.match(rma):
-        errors["rma"] = "use letters, digits and - . _ / only"
+        errors["rma"] = "use letters, digits and - . _ only"
     order = text("order_number", draft.order_number, 60)
     name = text("customer_name", draft.customer_name, 200)
     email = text("customer_email", draft.customer_email, 254).lower()
@@ -336,9 +337,28 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
 
 def next_rma(session: Session) -> str:
     """A fresh RMA number: RMA- and one more than the highest number in use."""
-    numbers = session.scalars(select(Return.rma).where(Return.rma.like("RMA-%")))
-    highest = max((int(n[4:]) for n in numbers if n[4:].isdigit()), default=1000)
+    # the longest, then greatest, RMA-… values hold the highest number; imports may add odd ones
+    candidates = session.scalars(
+        select(Return.rma).where(Return.rma.like("RMA-%"))
+        .order_by(func.length(Return.rma).desc(), Return.rma.desc()).limit(50)
+    )
+    highest = max((int(n[4:]) for n in candidates if n[4:].isdigit()), default=1000)
     return f"RMA-{highest + 1}"
+
+
+def _insert_numbered(session: Session, r: Return, *, generated: bool) -> None:
+    """Insert a new return; a generated RMA that another app server took a moment ago is numbered again."""
+    for _ in range(5):
+        try:
+            with session.begin_nested():
+                session.add(r)
+                session.flush()
+            return
+        except IntegrityError:
+            if not generated or session.scalar(select(Return.id).where(Return.rma == r.rma)) is None:
+                raise
+            r.rma = next_rma(session)
+    raise VersionConflict("Could not number the new return: many were created at once; try again.")
 
 
 def create_return(
@@ -357,7 +377,7 @@ def create_return(
     stage = workflow.stage(stage_key) if stage_key else initial
     if not may_act_on(actor, workflow, initial.key):
         raise _deny(actor, workflow, initial.key, "create returns")
-    clean = draft if isinstance(draft, CleanReturn) else validate_draft(draft, workflow, now.date())
+    clean = draft if isinstance(draft, CleanReturn) else validate_draft(draft, workflow, workflow.today(now))
     rma = clean.rma or next_rma(session)
     # a batch import has looked up its RMAs beforehand, and the unique index still guards them
     if not batch and session.scalar(select(Return.id).where(Return.rma == rma)) is not None:
@@ -373,7 +393,10 @@ def create_return(
                           reason_note=i.reason_note, category=i.category) for i in clean.items],
     )
     _set_stage(r, stage, workflow, now)
-    session.add(r)
+    if batch:
+        session.add(r)
+    else:
+        _insert_numbered(session, r, generated=not clean.rma)
     record_event(session, r, actor, "created", now=now, to_stage=stage.key)
     if not batch:
         # an import brings in returns customers already know about: it tells nobody
@@ -433,7 +456,7 @@ def move_return(
     _set_stage(r, dst, workflow, now)
     r.resolution = res
     if to_team != from_team:
-        r.assignee_id = None  # a handoff: the receiving team claims it
+        r.assignee = None  # a handoff: the receiving team claims it (the relationship, so messages see it)
     # write the row now: a concurrent change surfaces here as a VersionConflict, not in a later autoflush
     _flush(session, r)
     kind = "closed" if dst.closed else "reopened" if src.closed else "moved"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -59,11 +60,14 @@ def _htmx_next() -> str:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    user_id, _, fingerprint = session_id.partition(":")
+    if not user_id.isdigit() or len(user_id) > 15:
         return None
     user = db().scalar(select(User).where(User.id == int(user_id)).options(selectinload(User.teams)))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or not secrets.compare_digest(fingerprint, user.session_fingerprint):
+        return None  # gone, deactivated, or the password changed since this session began
+    return user
 
 
 def _safe_next(target: str | None) -> str:
@@ -100,7 +104,7 @@ def login() -> Response | str | tuple[str, int]:
     email = ""
     status = 200
     if request.method == "POST":
-        email = normalize_email(request.form.get("email", ""))
+        email = normalize_email(request.form.get("email", ""))[:254]
         password = request.form.get("password", "")
         session = db()
         if not email or not password:

@@ -11,7 +11,7 @@ from hub.returns import queries
 from hub.returns.models import Return
 from hub.returns.queries import BoardFilters
 from hub.returns.services import may_act_on, stages_reachable
-from hub.web.context import actor, db, now, user, workflow
+from hub.web.context import actor, db, now, user, whole_number, workflow
 from hub.workflow import Team
 
 bp = Blueprint("board", __name__)
@@ -73,10 +73,7 @@ def column_more(stage: str) -> str:
     wf = workflow()
     if stage not in wf.stages:
         abort(404, f"no stage {stage!r}")
-    try:
-        offset = max(0, int(request.args.get("offset", "0")))
-    except ValueError:
-        abort(400, "offset must be a number")
+    offset = whole_number(request.args.get("offset"), "offset", default=0)
     filters = current_filters()
     session = db()
     cards = queries.column_page(session, wf, wf.stages[stage], filters, user_id=user().id, now=now(),
@@ -92,10 +89,7 @@ def column_more(stage: str) -> str:
 @bp.get("/board/changes")
 def changes() -> Response:
     """Returns changed after event `after`: their cards (where they belong now) and fresh column headers."""
-    try:
-        after = int(request.args.get("after", "0"))
-    except ValueError:
-        abort(400, "after must be an event id")
+    after = whole_number(request.args.get("after"), "after", default=0)
     session = db()
     cursor, ids = queries.changed_since(session, after)
     if not ids:
@@ -104,8 +98,9 @@ def changes() -> Response:
     visible_ids = queries.matching_ids(session, wf, filters, ids, user_id=user().id, now=t)
     ctx = card_context()
     cards = []
+    loaded = queries.cards_for(session, ids)
     for rid in ids:
-        card = queries.card_for(session, rid)
+        card = loaded.get(rid)
         if card is None:
             continue
         shown = rid in visible_ids

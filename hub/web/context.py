@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import current_app, g, request
@@ -49,3 +50,17 @@ def user() -> User:
 def actor() -> Actor:
     """The logged-in user acting through the web."""
     return Actor.person(user(), Channel.WEB)
+
+
+def whole_number(raw: str | None, name: str, *, default: int | None = None) -> int | None:
+    """A non-negative whole number from a form or query field; anything else is a 400 that names the field."""
+    from flask import abort
+
+    if raw is None or raw == "":
+        return default
+    if not _NUMBER_RE.fullmatch(raw):
+        abort(400, f"{name} must be a whole number, got {raw[:40]!r}")
+    return int(raw)
+
+
+_NUMBER_RE = re.compile(r"[0-9]{1,15}")

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
@@ -15,19 +16,14 @@ from hub.returns import services as svc
 from hub.returns.models import Priority, Resolution, Return
 from hub.returns.services import ItemDraft, ReturnDraft
 from hub.web.board import render_card_response
-from hub.web.context import actor, db, now, workflow
+from hub.web.context import actor, db, now, whole_number, workflow
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 MAX_ITEM_ROWS = 20
 
 
 def _version() -> int | None:
-    raw = request.form.get("version", "")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        abort(400, "version must be a number")
-    return int(raw)
+    return whole_number(request.form.get("version"), "version")
 
 
 def _from_board() -> bool:
@@ -40,7 +36,7 @@ def policy_facts(r: Return, today: date) -> dict[str, object]:
     if r.delivered_on is None:
         return {"delivered_on": None, "window": window}
     ends = date.fromordinal(r.delivered_on.toordinal() + window)
-    requested = r.created_at.date()
+    requested = workflow().today(r.created_at)
     return {"delivered_on": r.delivered_on, "window": window, "window_ends": ends,
             "days_left": (ends - today).days, "requested_in_window": requested <= ends}
 
@@ -51,10 +47,11 @@ def detail_context(r: Return) -> dict[str, object]:
     stage = wf.stage(r.stage) if r.stage in wf.stages else None
     team_users: list[User] = []
     if stage and stage.team:
-        team_users = [u for u in session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name))
+        people = select(User).where(User.is_active.is_(True)).options(selectinload(User.teams)).order_by(User.name)
+        team_users = [u for u in session.scalars(people)
                       if stage.team in u.team_keys or u.is_lead_or_admin]
     return {
-        "r": r, "stage": stage, "facts": policy_facts(r, now().date()),
+        "r": r, "stage": stage, "facts": policy_facts(r, workflow().today(now())),
         "targets": svc.stages_reachable(wf, a, r) if stage else [],
         "may_act": svc.may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
         "assignable": team_users, "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
@@ -127,10 +124,10 @@ def claim(rma: str) -> Response | tuple[str, int]:
 @bp.post("/<rma>/assign")
 def assign(rma: str) -> Response | tuple[str, int]:
     """Assign the return to someone on the owning team, or to nobody."""
-    raw = request.form.get("assignee_id", "")
+    assignee_id = whole_number(request.form.get("assignee_id"), "assignee_id")
     assignee = None
-    if raw and (not raw.isdigit() or (assignee := db().get(User, int(raw))) is None):
-        abort(400, f"no user with id {raw!r}")
+    if assignee_id is not None and (assignee := db().get(User, assignee_id)) is None:
+        abort(400, f"no user with id {assignee_id}")
     who = assignee.name if assignee else "nobody"
     return _act(rma, lambda: svc.assign_return(db(), workflow(), actor(), rma, assignee,
                                                expected_version=_version(), now=now()),

@@ -257,3 +257,16 @@ def test_a_comment_records_who_it_mentions(session, workflow, now):
     assert event.payload["mentions"] == [carla.id, wim.id]
     svc.add_comment(session, SYSTEM, r.rma, "mail me at someone@shop.example", now=now)
     assert "mentions" not in session.scalars(select(Event).where(Event.kind == "commented")).all()[-1].payload
+
+
+def test_a_handoff_message_shows_the_return_unclaimed_for_the_receiving_team(session, workflow, now):
+    from hub.notifications.models import Notification
+
+    cs = make_user(session, team="customer_service")
+    r = make_return(session, workflow, now=now)
+    svc.claim_return(session, workflow, Actor.person(cs, Channel.WEB), r.rma, now=now)
+    assert r.assignee is cs
+    svc.move_return(session, workflow, Actor.person(cs, Channel.WEB), r.rma, "approved", now=now)
+    handoffs = session.scalars(select(Notification).where(Notification.kind == "handoff")).all()
+    assert {n.recipient for n in handoffs} == {"logistics@shop.example", "#returns-logistics"}
+    assert all(n.payload["assignee"] is None for n in handoffs)  # so the Slack message offers Claim

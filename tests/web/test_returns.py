@@ -318,14 +318,21 @@ def test_assigning_to_a_deactivated_user_is_refused(client, session, workflow, n
     assert state(session, r.rma).assignee_id is None
 
 
-@pytest.mark.parametrize("assignee_id", ["99999", "abc", "-1"])
-def test_assigning_to_someone_who_does_not_exist_is_a_bad_request(client, session, workflow, now, jan, assignee_id):
+@pytest.mark.parametrize(("assignee_id", "message"), [
+    ("99999", "no user with id 99999"),
+    ("abc", "assignee_id must be a whole number, got 'abc'"),
+    ("-1", "assignee_id must be a whole number, got '-1'"),
+    ("²", "assignee_id must be a whole number, got '²'"),
+    ("9" * 30, "assignee_id must be a whole number, got '" + "9" * 30 + "'"),
+])
+def test_assigning_to_someone_who_does_not_exist_is_a_bad_request(client, session, workflow, now, jan, assignee_id,
+                                                                 message):
     _, token = jan
     r = make_return(session, workflow, now=now)
     session.commit()
     resp = _post(client, token, r.rma, "assign", assignee_id=assignee_id)
     assert resp.status_code == 400
-    assert page(resp).by_id("toasts").text == f"no user with id '{assignee_id}'"
+    assert page(resp).by_id("toasts").text == message
     assert state(session, r.rma).events == 1
 
 
