@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -209,17 +209,37 @@ def scan_batch(session: Session, workflow: Workflow, now: datetime, *, limit: in
                                "next_attempt_at": now})
     table = Return.__table__
     # a plain UPDATE: an alert is no edit of the return, so its version (optimistic lock) stays
-    session.execute(
-        update(table).where(table.c.id == bindparam("rid")).values(
-            alert_level=bindparam("level"), promise_alerted=bindparam("promised"), snoozed_until=bindparam("snoozed"),
-            next_alert_at=bindparam("next"),
-        ),
-        updates,
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        _update_from_arrays(session, updates)
+    else:
+        session.execute(
+            update(table).where(table.c.id == bindparam("rid")).values(
+                alert_level=bindparam("level"), promise_alerted=bindparam("promised"),
+                snoozed_until=bindparam("snoozed"), next_alert_at=bindparam("next"),
+            ),
+            updates,
+        )
     _insert_many(session, Event.__table__, events)
     _insert_many(session, Notification.__table__, outbox)
     report.notifications += len(outbox)
     return report
+
+
+_UPDATE_FROM_ARRAYS = text(
+    "UPDATE returns AS r SET alert_level = u.level, promise_alerted = u.promised, snoozed_until = u.snoozed, "
+    "next_alert_at = u.next_at FROM unnest(CAST(:ids AS integer[]), CAST(:levels AS integer[]), "
+    "CAST(:promised AS boolean[]), CAST(:snoozed AS timestamptz[]), CAST(:next_at AS timestamptz[])) "
+    "AS u(id, level, promised, snoozed, next_at) WHERE r.id = u.id"
+)
+
+
+def _update_from_arrays(session: Session, updates: list[dict[str, Any]]) -> None:
+    """One UPDATE for the whole batch on PostgreSQL (a row per statement costs a round trip each)."""
+    session.execute(_UPDATE_FROM_ARRAYS, {
+        "ids": [u["rid"] for u in updates], "levels": [u["level"] for u in updates],
+        "promised": [u["promised"] for u in updates], "snoozed": [u["snoozed"] for u in updates],
+        "next_at": [u["next"] for u in updates],
+    })
 
 
 def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
