@@ -72,6 +72,15 @@ def templates_dir() -> Path:
     return installed if installed.is_dir() else PACKAGE_DIR.parent / "templates"
 
 
+CUSTOMER_LANGUAGES = ("en", "nl")  # what customer e-mails and the status page are written in
+
+
+def customer_language(locale: str | None) -> str:
+    """The language a customer is written to in: theirs (nl-BE -> nl) when we have it, else English."""
+    lang = (locale or "en").replace("-", "_").split("_")[0].lower()
+    return lang if lang in CUSTOMER_LANGUAGES else "en"
+
+
 def translations_dir() -> Path:
     """The message catalogs (Flask-Babel's and the e-mails')."""
     return PACKAGE_DIR / "translations"

@@ -20,7 +20,7 @@ from hub.notifications.models import Notification
 from hub.returns import services as svc
 from hub.returns.models import Channel, Comment, Event, Priority, Return, ReturnItem
 from hub.returns.queries import sla_state
-from hub.returns.services import DUE_SOON_SHARE, Actor, ItemDraft, ReturnDraft
+from hub.returns.services import Actor, ItemDraft, ReturnDraft
 from hub.sla import due_at, due_soon_at, is_working_day
 from hub.workflow import Stage, Team, Workflow
 
@@ -422,8 +422,8 @@ class _Seeder:
                 entered = _rewind(now, stage, team, rng.uniform(low, high))
             else:
                 entered = (now - span * rng.uniform(low / 2, high * 2)).replace(microsecond=0)
-            state = sla_state(due_at(entered, stage.sla, team), due_soon_at(entered, stage.sla, team, DUE_SOON_SHARE),
-                              None, now)
+            share = self.workflow.alerts.due_soon_share
+            state = sla_state(due_at(entered, stage.sla, team), due_soon_at(entered, stage.sla, team, share), None, now)
             if entered < now and state == want:
                 return entered
         return _rewind(now, stage, team, rng.uniform(0.02, 0.5))

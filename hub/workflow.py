@@ -120,7 +120,6 @@ class Workflow:
     policy: Policy
     reasons: dict[str, str]
     source: str = "<built-in default>"
-    _order: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     alerts: Alerts = field(default_factory=Alerts)
 
     @property
@@ -269,8 +268,7 @@ class _Validator:
         alerts = self.alerts(data)
         if self.errors:
             raise ConfigError(self.source, self.errors)
-        order = {k: i for i, k in enumerate(stages)}
-        return Workflow(teams, stages, promise, policy, reasons, self.source, order, alerts)
+        return Workflow(teams, stages, promise, policy, reasons, self.source, alerts)
 
     def teams(self, data: dict[str, Any]) -> dict[str, Team]:
         raw = self.get(data, "teams", dict, "")

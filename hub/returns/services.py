@@ -32,14 +32,13 @@ from hub.errors import (
 )
 from hub.notifications import outbox
 from hub.returns.models import Channel, Comment, Event, Priority, Resolution, Return, ReturnItem
-from hub.workflow import Alerts, Stage, Workflow
+from hub.workflow import Stage, Workflow
 
 LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # no "/": an RMA is a path segment of its page
 MAX_COMMENT = 5000
 MAX_REASON = 500
 MAX_QUANTITY = 10_000
-DUE_SOON_SHARE = Alerts().due_soon_share  # the default; the workflow's [alerts] due_soon_share rules
 
 
 # --- who is acting ------------------------------------------------------------------

@@ -8,14 +8,12 @@ from flask_babel import Babel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hub.config import translations_dir
+from hub.config import CUSTOMER_LANGUAGES, customer_language, translations_dir
 from hub.returns.models import Event, Return
 from hub.web.context import db, now, workflow
 
 bp = Blueprint("status", __name__)
 babel = Babel()
-LOCALES = ("en", "nl")
-CUSTOMER_STAGES = ("new", "approved", "in_transit", "received", "inspected", "resolved", "rejected")
 
 
 def init_app(app) -> None:  # noqa: ANN001
@@ -28,10 +26,7 @@ def init_app(app) -> None:  # noqa: ANN001
 
 def _locale(r: Return) -> str:
     asked = request.args.get("lang")
-    if asked in LOCALES:
-        return asked
-    lang = (r.customer_locale or "en").replace("-", "_").split("_")[0].lower()
-    return lang if lang in LOCALES else "en"
+    return asked if asked in CUSTOMER_LANGUAGES else customer_language(r.customer_locale)
 
 
 @bp.get("/status/<token>")
@@ -50,9 +45,8 @@ def status(token: str) -> tuple[str, int, dict[str, str]]:
     ).all()
     steps = [(e.created_at, e.to_stage, e.payload) for e in events if e.to_stage in wf.stages]
     stage = wf.stages.get(r.stage)
-    zone = next(iter(wf.teams.values())).timezone if wf.teams else None
-    html = render_template("status.html", r=r, steps=steps, stage=stage, zone=zone, now=now(),
-                           known=CUSTOMER_STAGES, lang=g.locale, langs=LOCALES,
+    html = render_template("status.html", r=r, steps=steps, stage=stage, zone=wf.shop_zone, now=now(),
+                           lang=g.locale, langs=CUSTOMER_LANGUAGES,
                            format_date=lambda d, fmt: format_date(d, fmt, locale=g.locale))
     headers = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
     return html, 200, headers

@@ -13,18 +13,11 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
-from hub.config import Settings, templates_dir, translations_dir
+from hub.config import Settings, customer_language, templates_dir, translations_dir
 from hub.notifications.models import Notification
 from hub.workflow import Workflow
 
-LOCALES = ("en", "nl")  # the languages customer e-mails and the status page are written in
 STAFF_LOCALE = "en"
-
-
-def customer_locale(locale: str | None) -> str:
-    """The language a customer is written to in: theirs when we have it, else English."""
-    lang = (locale or "en").replace("-", "_").split("_")[0].lower()
-    return lang if lang in LOCALES else "en"
 
 
 @lru_cache(maxsize=8)
@@ -44,7 +37,7 @@ class MailRenderer:
         self.sender = settings.mail_from
         self.shop_name = name or "Returns Hub"
         self.domain = address.rsplit("@", 1)[1]
-        self.zone = next(iter(workflow.teams.values())).timezone if workflow.teams else ZoneInfo("UTC")
+        self.zone = workflow.shop_zone
         self._envs: dict[tuple[str, bool], Environment] = {}
 
     def _env(self, lang: str, html: bool) -> Environment:
@@ -90,7 +83,7 @@ class MailRenderer:
 
     def render(self, n: Notification) -> EmailMessage:
         """The e-mail for one notification."""
-        lang = customer_locale(n.payload.get("locale")) if n.kind == "customer_update" else STAFF_LOCALE
+        lang = customer_language(n.payload.get("locale")) if n.kind == "customer_update" else STAFF_LOCALE
         team = self.workflow.teams.get(str(n.payload.get("team") or ""))
         # times in the team's own zone for its mail; the shop's (first team's) zone for customers
         zone = team.timezone if team and n.kind != "customer_update" else self.zone
