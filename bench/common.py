@@ -9,17 +9,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text
 
-from hub.accounts.models import Role  # noqa: E402
-from hub.accounts.services import add_user, sync_teams  # noqa: E402
-from hub.alerts import next_alert_time  # noqa: E402
-from hub.config import Settings  # noqa: E402
-from hub.db import upgrade  # noqa: E402
-from hub.returns.models import Channel, Event, Return, ReturnItem  # noqa: E402
-from hub.runtime import Runtime  # noqa: E402
-from hub.sla import due_at, due_soon_at  # noqa: E402
-from hub.workflow import load_workflow  # noqa: E402
+from hub.accounts.models import Role
+from hub.accounts.services import add_user, sync_teams
+from hub.core.config import Settings
+from hub.core.db import upgrade
+from hub.core.runtime import Runtime
+from hub.returns.clocks import next_alert_time
+from hub.returns.models import Channel, Event, Return, ReturnItem
+from hub.workflow import load_workflow
+from hub.workflow.calendar import due_at, due_soon_at
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # a Thursday, inside working hours
 SKUS = [f"SKU-{i:04d}" for i in range(300)]
@@ -92,7 +92,7 @@ def fill(rt: Runtime, n: int, *, overdue_share: float | None = None, seed: int =
 _OVERDUE_ENTRY: dict[str, datetime] = {}
 
 
-def _overdue_entry(stage, team) -> datetime:  # noqa: ANN001
+def _overdue_entry(stage, team) -> datetime:
     """An entry time that makes a return overdue at NOW but not yet escalated."""
     if stage.key not in _OVERDUE_ENTRY:
         for hours in range(2, 24 * 30):

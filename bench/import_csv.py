@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.accounts.services import sync_teams  # noqa: E402
-from hub.csv_import import COLUMNS, import_csv  # noqa: E402
-from hub.db import make_engine, make_session_factory, unit_of_work, upgrade  # noqa: E402
-from hub.returns.models import Channel  # noqa: E402
-from hub.returns.services import Actor  # noqa: E402
-from hub.workflow import load_workflow  # noqa: E402
+from hub.accounts.services import sync_teams
+from hub.core.db import make_engine, make_session_factory, unit_of_work, upgrade
+from hub.returns.csv_import import COLUMNS, import_csv
+from hub.returns.models import Channel
+from hub.returns.permissions import Actor
+from hub.workflow import load_workflow
 
 FIRST = ["Sanne", "Daan", "Emma", "Lucas", "Julia", "Noah", "Mila", "Finn", "Zoë", "Sem", "Anna", "Jonas",
          "Léa", "Hugo", "Sophie", "Ben", "Olivia", "James", "Fatima", "Mohammed", "Ayşe", "Jan", "Eva", "Tim"]

@@ -32,7 +32,7 @@ from tests.slack.fake_api import FakeSlackApi
 TOKEN, SECRET = "xoxb-bench", "bench-signing-secret"
 
 
-def signed_post(client, body: str):  # noqa: ANN001, ANN201
+def signed_post(client, body: str):
     """POST /slack/events, signed as Slack signs it."""
     ts = str(int(time.time()))
     sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -82,7 +82,7 @@ def main() -> None:
                 assert api.calls[-1].path == f"/respond/r{n}", api.calls[-1]
                 return (acked - start) * 1000, (done - start) * 1000
 
-            def measure(make_text) -> tuple[float, float, float]:  # noqa: ANN001
+            def measure(make_text) -> tuple[float, float, float]:
                 command(make_text())  # warm-up
                 samples = [command(make_text()) for _ in range(args.runs)]
                 acks = sorted(a for a, _ in samples)

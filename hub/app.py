@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
-from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub.config import Settings, templates_dir
-from hub.runtime import Runtime
+from hub.core.config import Settings, templates_dir
+from hub.core.runtime import Runtime
+from hub.returns.queries import stored_stages_problems
+from hub.web.csrf import CSRFProtect
+from hub.workflow import load_workflow
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -31,9 +33,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                check: bool = True, **config: Any) -> Flask:
     """Build the web app; refuses (StartupError, ConfigError) on a bad config or an old schema."""
     if runtime is None:
-        runtime = Runtime.from_settings(settings or Settings.from_env())
+        settings = settings or Settings.from_env()
+        runtime = Runtime.from_settings(settings, load_workflow(settings.config_path))
     if check:
-        runtime.check_ready()
+        runtime.check_ready(stored_stages_problems)
     settings = runtime.settings
     app = Flask("hub", template_folder=str(templates_dir()),
                 static_folder=str(Path(__file__).with_name("static")), instance_path=str(settings.instance_dir))
@@ -54,7 +57,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     )
     app.config.update(config)
-    app.extensions["hub.runtime"] = runtime
+    app.extensions["hub.core.runtime"] = runtime
 
     if settings.trusted_proxies:
         # behind a TLS proxy: the client's address (for the login limit) and scheme come from its headers
@@ -63,12 +66,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from hub.web import admin, auth, board, errors, health, returns, status, views
+    from hub.web import admin, auth, board, errors, health, returns, status, template_helpers
 
     auth.init_app(app)
     status.init_app(app)
     errors.init_app(app)
-    views.init_app(app)
+    template_helpers.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(board.bp)
@@ -91,7 +94,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             session.close()
 
     @app.after_request
-    def _security_headers(response):  # noqa: ANN001, ANN202
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from hub.alerts import ScanReport, scan_batch
-from hub.runtime import Runtime
+from hub.alerts.scan import ScanReport, scan_batch
+from hub.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 BATCH = 2000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from hub.alerts import digest_teams, send_digest
-from hub.runtime import Runtime
+from hub.alerts.digests import digest_teams, send_digest
+from hub.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,16 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.config import Settings
-from hub.db import unit_of_work, utcnow
+from hub.core.config import Settings
+from hub.core.db import unit_of_work, utcnow
+from hub.core.runtime import Runtime
 from hub.notifications.delivery import Adapter, DeliveryError
 from hub.notifications.models import Notification, NotificationStatus
-from hub.runtime import Runtime
 from hub.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ class DispatchReport:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next attempt: 30 s, 1 min, 2 min, ... at most an hour."""
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    factor: int = 2 ** max(0, attempts - 1)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(BACKOFF_CAP, BACKOFF_BASE * factor)
 
 
 def worker_id() -> str:
@@ -78,12 +80,13 @@ def claim(session: Session, worker: str, now: datetime, limit: int,
 
 def _finish(session_factory: sessionmaker[Session], n: Notification, worker: str, **values: object) -> bool:
     with unit_of_work(session_factory) as s:
-        result = s.execute(
+        # an UPDATE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
+        result = cast(CursorResult[Any], s.execute(
             update(Notification)
             .where(Notification.id == n.id, Notification.claimed_by == worker,
                    Notification.status == NotificationStatus.SENDING)
             .values(claimed_by=None, claimed_at=None, **values)
-        )
+        ))
     if result.rowcount != 1:
         log.warning("notification %s was taken over by another dispatcher while %s sent it", n.id, worker)
     return result.rowcount == 1
@@ -125,12 +128,13 @@ def _renew(session_factory: sessionmaker[Session], n: Notification, worker: str,
     """Refresh our claim right before sending: a row that waited behind slow sends in a batch may have been
     taken over as abandoned (claim_ttl) by another dispatcher, which then sends it."""
     with unit_of_work(session_factory) as s:
-        result = s.execute(
+        # an UPDATE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
+        result = cast(CursorResult[Any], s.execute(
             update(Notification)
             .where(Notification.id == n.id, Notification.claimed_by == worker,
                    Notification.status == NotificationStatus.SENDING)
             .values(claimed_at=now)
-        )
+        ))
     return result.rowcount == 1
 
 
@@ -148,7 +152,7 @@ def _deliver(session_factory: sessionmaker[Session], adapters: Mapping[str, Adap
         return
     try:
         ref = adapter.send(n)
-    except Exception as exc:  # noqa: BLE001 - any failure of a channel is retried, never lost
+    except Exception as exc:
         attempts = n.attempts + 1
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, DeliveryError):

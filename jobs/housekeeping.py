@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, Delete, delete
+from sqlalchemy.orm import Session
 
 from hub.accounts.models import LoginAttempt
+from hub.core.runtime import Runtime
 from hub.notifications.models import Notification, NotificationStatus, ProcessedRequest
-from hub.runtime import Runtime
 
 log = logging.getLogger(__name__)
 KEEP_DELIVERED = timedelta(days=30)  # sent and skipped notifications stay visible this long
@@ -22,13 +24,19 @@ def run_housekeeping(runtime: Runtime) -> dict[str, int]:
     now = runtime.now()
     with runtime.unit_of_work() as s:
         done = {
-            "notifications": s.execute(delete(Notification).where(
+            "notifications": _deleted(s, delete(Notification).where(
                 Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SKIPPED)),
-                Notification.created_at < now - KEEP_DELIVERED)).rowcount,
-            "processed requests": s.execute(delete(ProcessedRequest).where(
-                ProcessedRequest.received_at < now - KEEP_PROCESSED)).rowcount,
-            "failed logins": s.execute(delete(LoginAttempt).where(
-                LoginAttempt.at < now - KEEP_FAILED_LOGINS)).rowcount,
+                Notification.created_at < now - KEEP_DELIVERED)),
+            "processed requests": _deleted(s, delete(ProcessedRequest).where(
+                ProcessedRequest.received_at < now - KEEP_PROCESSED)),
+            "failed logins": _deleted(s, delete(LoginAttempt).where(
+                LoginAttempt.at < now - KEEP_FAILED_LOGINS)),
         }
     log.info("housekeeping: deleted %s", ", ".join(f"{n} {what}" for what, n in done.items()))
     return done
+
+
+def _deleted(session: Session, stmt: Delete) -> int:
+    """Run a DELETE; the number of rows it removed."""
+    # a DELETE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount

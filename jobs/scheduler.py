@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from hub.runtime import Runtime
+from hub.core.runtime import Runtime
 from jobs.delays import run_delay_scan
 from jobs.digests import run_digests
 from jobs.dispatch import run_dispatch

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.config import Settings
-from hub.db import Base, make_engine, make_session_factory, upgrade
-from hub.runtime import Runtime
+from hub.core.config import Settings
+from hub.core.db import Base, make_engine, make_session_factory, upgrade
+from hub.core.runtime import Runtime
 from hub.workflow import Workflow, load_workflow
 
 TEST_DB_ENV = "HUB_TEST_DATABASE_URL"

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Role, User
 from hub.accounts.services import add_user
+from hub.returns.drafts import ItemDraft, ReturnDraft
 from hub.returns.models import Channel, Return
-from hub.returns.services import Actor, ItemDraft, ReturnDraft, create_return
+from hub.returns.permissions import Actor
+from hub.returns.services import create_return
 from hub.workflow import Workflow
 
 _seq = itertools.count(1)

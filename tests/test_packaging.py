@@ -19,7 +19,7 @@ def test_the_wheel_carries_templates_static_files_and_migrations_and_serves_page
     )
     wheel = next((tmp_path / "dist").glob("returns_hub-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("hub/templates/base.html", "hub/templates/board/_card.html", "hub/default_workflow.toml",
+    for expected in ("hub/templates/base.html", "hub/templates/board/_card.html", "hub/workflow/default.toml",
                      "hub/static/app.css", "hub/static/board.js", "hub/static/vendor/htmx-2.0.11.min.js",
                      "hub/static/vendor/sortable-1.15.7.min.js", "hub/migrations/env.py",
                      "hub/migrations/versions/0001_initial_schema.py", "hub/migrations/script.py.mako"):
@@ -34,8 +34,8 @@ def test_the_wheel_carries_templates_static_files_and_migrations_and_serves_page
     zipfile.ZipFile(wheel).extractall(site)
     script = (
         "import hub, sys; assert hub.__file__.startswith(sys.argv[1]), hub.__file__\n"
-        "from hub.config import Settings\n"
-        "from hub.db import make_engine, upgrade\n"
+        "from hub.core.config import Settings\n"
+        "from hub.core.db import make_engine, upgrade\n"
         "from hub.app import create_app\n"
         "s = Settings.from_env({'HUB_INSTANCE_DIR': sys.argv[2], 'HUB_SECRET_KEY': 'x'})\n"
         "upgrade(make_engine(s.database_url))\n"

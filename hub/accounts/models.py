@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Column, Enum, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import Base, enum_values, utcnow
+from hub.core.db import Base, enum_values, utcnow
 
 
 class Role(enum.Enum):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.accounts.models import LoginAttempt, Role, Team, User
-from hub.errors import NotFound, ValidationFailed
+from hub.core.errors import NotFound, ValidationFailed
 from hub.workflow import Workflow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import hub.models  # noqa: F401 - registers every table on Base.metadata
-from hub.db import Base, make_engine
+from hub.core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,1 +1,1 @@
-"""Notifications: the transactional outbox that services write to, and what each change causes."""
+"""The generic transactional outbox: enqueue in the change's transaction, claim, retry; knows no feature."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import Base, enum_values, utcnow
+from hub.core.db import Base, enum_values, utcnow
 
 
 class NotificationStatus(enum.Enum):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.accounts.models import User
-from hub.db import Base, enum_values, utcnow
+from hub.core.db import Base, enum_values, utcnow
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:

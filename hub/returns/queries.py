@@ -6,12 +6,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
-from hub.returns.models import Event, Resolution, Return, ReturnItem
+from hub.core.errors import NotFound
+from hub.returns.models import Comment, Event, Resolution, Return, ReturnItem
 from hub.workflow import Stage, Workflow
 
 
@@ -22,6 +24,16 @@ def unknown_stages(session: Session, workflow: Workflow) -> dict[str, int]:
         .group_by(Return.stage).order_by(Return.stage)
     )
     return {stage: count for stage, count in rows}
+
+
+def stored_stages_problems(session: Session, workflow: Workflow) -> list[str]:
+    """A start-up check: every stage a stored return is in must be configured (else the board cannot show it)."""
+    orphans = unknown_stages(session, workflow)
+    if not orphans:
+        return []
+    lines = [f"the database has {count} return(s) in stage {stage!r}, which {workflow.source} does not define"
+             for stage, count in orphans.items()]
+    return [*lines, "add the stage(s) back to the config, or move those returns first"]
 
 
 # --- the board -------------------------------------------------------------------------
@@ -141,7 +153,7 @@ class Column:
         return self.stage.wip_limit is not None and self.count > self.stage.wip_limit
 
 
-def _filtered(stmt: Select, filters: BoardFilters, user_id: int | None, now: datetime) -> Select:
+def _filtered(stmt: Select[Any], filters: BoardFilters, user_id: int | None, now: datetime) -> Select[Any]:
     if filters.assignee == "mine":
         stmt = stmt.where(Return.assignee_id == user_id)
     elif filters.assignee == "unassigned":
@@ -168,7 +180,7 @@ def _filtered(stmt: Select, filters: BoardFilters, user_id: int | None, now: dat
     return stmt
 
 
-def _stage_scope(stmt: Select, stage: Stage, now: datetime) -> Select:
+def _stage_scope(stmt: Select[Any], stage: Stage, now: datetime) -> Select[Any]:
     stmt = stmt.where(Return.stage == stage.key)
     if stage.closed:
         return stmt.where(Return.closed_at >= now - timedelta(days=CLOSED_WINDOW_DAYS))
@@ -185,7 +197,7 @@ def visible_stages(workflow: Workflow, filters: BoardFilters) -> list[Stage]:
     return stages
 
 
-def _cards(session: Session, stmt: Select) -> list[Card]:
+def _cards(session: Session, stmt: Select[Any]) -> list[Card]:
     rows = session.execute(stmt).all()
     cards = [Card(*row) for row in rows]
     if cards:
@@ -201,7 +213,7 @@ _CARD_COLUMNS = (
 )
 
 
-def _card_select() -> Select:
+def _card_select() -> Select[Any]:
     return select(*_CARD_COLUMNS).outerjoin(User, User.id == Return.assignee_id)
 
 
@@ -326,3 +338,16 @@ def matching_ids(session: Session, workflow: Workflow, filters: BoardFilters, id
     )
     stmt = _filtered(select(Return.id).where(Return.id.in_(ids), scope), filters, user_id, now)
     return set(session.scalars(stmt))
+
+
+def load_for_detail(session: Session, rma: str) -> Return:
+    """A return with everything its detail page shows, in few queries."""
+    r = session.scalar(
+        select(Return).where(Return.rma == rma.strip().upper()).options(
+            selectinload(Return.items), selectinload(Return.comments).joinedload(Comment.author),
+            selectinload(Return.events),
+        )
+    )
+    if r is None:
+        raise NotFound(f"no return {rma.strip()}")
+    return r

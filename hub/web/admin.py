@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from hub.errors import DomainError
+from hub.core.errors import DomainError
 from hub.notifications.models import Notification, NotificationStatus
 from hub.notifications.outbox import retry_notification
 from hub.web.context import db, now, user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-def leads_and_admins(view):  # noqa: ANN001, ANN201
+
+def leads_and_admins(view: Callable[_P, _R]) -> Callable[_P, _R]:
     """Only leads and admins see the admin pages."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         if not user().is_lead_or_admin:
             abort(403, "Only leads and admins can see the notification admin page.")
         return view(*args, **kwargs)
@@ -39,7 +44,8 @@ def notifications() -> str:
             (Notification.status == NotificationStatus.PENDING) & (Notification.attempts > 0),
         )).order_by(Notification.id.desc()).limit(200)
     ).all()
-    counts = dict(session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+    by_status = select(Notification.status, func.count()).group_by(Notification.status)
+    counts = dict(session.execute(by_status).tuples().all())
     return render_template("admin/notifications.html", problems=problems, counts=counts, Status=NotificationStatus)
 
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -15,6 +14,7 @@ from werkzeug.wrappers import Response
 from hub.accounts.models import LoginAttempt, User
 from hub.accounts.services import authenticate, normalize_email
 from hub.web.context import db, now
+from hub.web.login import LoginManager, current_user, login_required, login_user, logout_user
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, jsonify, make_response, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
 from hub.returns import queries
-from hub.returns.models import Return
-from hub.returns.queries import BoardFilters
-from hub.returns.services import may_act_on, stages_reachable
-from hub.web.context import actor, db, now, user, whole_number, workflow
+from hub.web.context import db, now, user, whole_number, workflow
+from hub.web.fragments import card_context, current_filters
+from hub.web.htmx import htmx
 from hub.workflow import Team
 
 bp = Blueprint("board", __name__)
-
-
-def current_filters() -> BoardFilters:
-    """The board filters of this request's query string."""
-    return BoardFilters.from_args(request.args, workflow())
-
-
-def card_context() -> dict[str, object]:
-    """What the card template needs to decide what this user may do."""
-    wf, a = workflow(), actor()
-    return {
-        "may_act": lambda stage: may_act_on(a, wf, stage),
-        "targets": lambda card: [s for s in stages_reachable(wf, a, card)],
-    }
 
 
 def group_columns(columns: list[queries.Column]) -> list[tuple[Team | None, list[queries.Column]]]:
@@ -59,10 +46,12 @@ def board() -> str | Response:
         "cursor": queries.last_event_id(session),
         "people": _people(), **card_context(),
     }
-    if request.htmx and request.htmx.target == "board" and not request.htmx.history_restore_request:
+    hx = htmx()
+    if hx and hx.target == "board" and not hx.history_restore_request:
         resp = make_response(render_template("board/_board.html", **ctx))
         # the address bar gets the filters that are set, not every empty field of the form
-        resp.headers["HX-Push-Url"] = url_for("board.board", **filters.as_args())
+        args: dict[str, Any] = filters.as_args()  # as Any: mypy would match str values against _external: bool
+        resp.headers["HX-Push-Url"] = url_for("board.board", **args)
         return resp
     return render_template("board/index.html", **ctx)
 
@@ -113,15 +102,3 @@ def changes() -> Response:
     headers = {c.stage.key: render_template("board/_column_header.html", col=c, filters=filters)
                for c in columns}
     return jsonify(cursor=cursor, cards=cards, headers=headers)
-
-
-def render_card_response(r: Return, status: int = 200, message: str | None = None,
-                         level: str = "success") -> tuple[str, int]:
-    """A card after a change from the board, with fresh column headers (and a toast) out of band."""
-    session = db()
-    filters = current_filters()
-    card = queries.card_for(session, r.id)
-    columns = queries.board(session, workflow(), filters, user_id=user().id, now=now(), with_cards=False)
-    html = render_template("board/_card_response.html", card=card, columns=columns, filters=filters,
-                           message=message, level=level, **card_context())
-    return html, status

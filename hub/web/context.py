@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import cast, overload
 
 from flask import current_app, g, request
-from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
+from hub.core.runtime import Runtime
 from hub.returns.models import Channel
-from hub.returns.services import Actor
-from hub.runtime import Runtime
+from hub.returns.permissions import Actor
+from hub.web.login import current_user
 from hub.workflow import Workflow
 
 
 def runtime() -> Runtime:
     """The runtime the app was built with."""
-    return current_app.extensions["hub.runtime"]
+    rt: Runtime = current_app.extensions["hub.core.runtime"]
+    return rt
 
 
 def workflow() -> Workflow:
@@ -33,7 +35,8 @@ def db() -> Session:
         # a GET only reads: on SQLite it then never waits for (or blocks) a writer
         factory = rt.read_session_factory if request.method in ("GET", "HEAD") else rt.session_factory
         g.db = factory()
-    return g.db
+    session: Session = g.db
+    return session
 
 
 def now() -> datetime:
@@ -43,13 +46,21 @@ def now() -> datetime:
 
 def user() -> User:
     """The logged-in user, attached to this request's session."""
-    u = current_user._get_current_object()  # noqa: SLF001 - the proxy's target is the loaded User
-    return u
+    # every page but the public ones requires a login (auth._require_login), so this is no anonymous user
+    return cast(User, current_user._get_current_object())
 
 
 def actor() -> Actor:
     """The logged-in user acting through the web."""
     return Actor.person(user(), Channel.WEB)
+
+
+@overload
+def whole_number(raw: str | None, name: str, *, default: int) -> int: ...
+
+
+@overload
+def whole_number(raw: str | None, name: str, *, default: None = None) -> int | None: ...
 
 
 def whole_number(raw: str | None, name: str, *, default: int | None = None) -> int | None:

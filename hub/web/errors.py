@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import DomainError
+from hub.core.errors import DomainError
+from hub.web.csrf import CSRFError
 
 
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
 
     @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):  # noqa: ANN202
+    def _domain(exc: DomainError) -> tuple[str, int]:
         return _render(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):  # noqa: ANN202
+    def _csrf(exc: CSRFError) -> tuple[str, int]:
         return _render(400, f"The form was refused for your safety ({exc.description}). Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # noqa: ANN202
+    def _http(exc: HTTPException) -> tuple[str, int]:
         return _render(exc.code or 500, exc.description or exc.name)
 
 
-def _render(status: int, message: str):  # noqa: ANN202
+def _render(status: int, message: str) -> tuple[str, int]:
     if request.headers.get("HX-Request"):
         return render_template("_toast.html", message=message, level="error", oob=True), status
     return render_template("error.html", status=status, message=message), status

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from hub.db import current_revision, head_revision, ping
+from hub.core.db import current_revision, head_revision, ping
 from hub.web.context import runtime
 
 bp = Blueprint("health", __name__)

@@ -11,12 +11,15 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
-from hub.errors import DomainError, NotFound, ValidationFailed
+from hub.core.errors import DomainError, NotFound, ValidationFailed
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft, ReturnDraft
 from hub.returns.models import Priority, Resolution, Return
-from hub.returns.services import ItemDraft, ReturnDraft
-from hub.web.board import render_card_response
+from hub.returns.permissions import deny_create, may_act_on, may_create, stages_reachable
+from hub.returns.queries import load_for_detail
 from hub.web.context import actor, db, now, whole_number, workflow
+from hub.web.fragments import render_card_response
+from hub.web.htmx import htmx
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 MAX_ITEM_ROWS = 20
@@ -52,8 +55,8 @@ def detail_context(r: Return) -> dict[str, object]:
                       if stage.team in u.team_keys or u.is_lead_or_admin]
     return {
         "r": r, "stage": stage, "facts": policy_facts(r, workflow().today(now())),
-        "targets": svc.stages_reachable(wf, a, r) if stage else [],
-        "may_act": svc.may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
+        "targets": stages_reachable(wf, a, r) if stage else [],
+        "may_act": may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
         "assignable": team_users, "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
         "Priority": Priority,
     }
@@ -64,9 +67,10 @@ def render_detail(rma: str, *, status: int = 200, message: str | None = None, le
     """The detail as a panel (htmx) or a full page."""
     session = db()
     session.expire_all()
-    r = svc.load_for_detail(session, rma)
+    r = load_for_detail(session, rma)
     ctx = {**detail_context(r), "message": message, "level": level, "errors": errors or {}}
-    partial = request.htmx and not request.htmx.history_restore_request
+    hx = htmx()
+    partial = hx and not hx.history_restore_request
     template = "returns/_detail.html" if partial else "returns/detail.html"
     return render_template(template, **ctx), status
 
@@ -96,7 +100,7 @@ def _act(rma: str, change: Callable[[], object], done: str) -> Response | tuple[
         return render_detail(rma, status=exc.status, message=exc.message, level="error", errors=errors)
     if _from_board():
         return render_card_response(svc.get_return(session, rma), message=done)
-    if not request.htmx:
+    if not htmx():
         flash(done, "success")
         return redirect(url_for("returns.detail", rma=rma))
     return render_detail(rma, message=done)
@@ -137,8 +141,8 @@ def assign(rma: str) -> Response | tuple[str, int]:
 @bp.post("/<rma>/comment")
 def comment(rma: str) -> Response | tuple[str, int]:
     """Leave a comment (mention people with @name)."""
-    return _act(rma, lambda: svc.add_comment(db(), actor(), rma, request.form.get("body", ""), now=now(),
-                                             workflow=workflow()),
+    return _act(rma, lambda: svc.add_comment(db(), workflow(), actor(), rma, request.form.get("body", ""),
+                                             now=now()),
                 "Comment added.")
 
 
@@ -210,9 +214,8 @@ def _draft_from_form() -> ReturnDraft:
 def new() -> Response | tuple[str, int]:
     """The new-return form, checked by the same rules as the CSV import."""
     wf = workflow()
-    if not svc.may_act_on(actor(), wf, wf.initial_stage.key):
-        team = wf.team_of(wf.initial_stage.key)
-        abort(403, f"Only {team.name if team else 'its team'}, leads and admins can create returns.")
+    if not may_create(actor(), wf):
+        abort(403, deny_create(actor(), wf).message)
     draft, errors, status = ReturnDraft(items=[ItemDraft(unit_price="")]), {}, 200
     if request.method == "POST":
         draft = _draft_from_form()
@@ -225,12 +228,12 @@ def new() -> Response | tuple[str, int]:
             errors, status = exc.field_errors, 422
         else:
             flash(f"{r.rma} created for {r.customer_name}.", "success")
-            if request.htmx:
+            if htmx():
                 resp = Response("", status=204)
                 resp.headers["HX-Redirect"] = url_for("returns.detail", rma=r.rma)
                 return resp
             return redirect(url_for("returns.detail", rma=r.rma))
-    template = "returns/_new_form.html" if request.htmx else "returns/new.html"
+    template = "returns/_new_form.html" if htmx() else "returns/new.html"
     return render_template(template, draft=draft, errors=errors, Priority=Priority), status
 
 

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from babel.dates import format_date
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, Flask, abort, g, render_template, request
 from flask_babel import Babel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hub.config import CUSTOMER_LANGUAGES, customer_language, translations_dir
+from hub.core.config import CUSTOMER_LANGUAGES, customer_language, translations_dir
 from hub.returns.models import Event, Return
 from hub.web.context import db, now, workflow
+from hub.workflow import Stage
 
 bp = Blueprint("status", __name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the return as the customer sees it: when, into which stage, and the note it carried."""
+
+    at: datetime
+    stage: Stage
+    note: str | None
+
+    @property
+    def status(self) -> str | None:
+        """What the stage means to the customer (the key of its wording), never its configurable key."""
+        return self.stage.customer_status
 babel = Babel()
 
 
-def init_app(app) -> None:  # noqa: ANN001
+def init_app(app: Flask) -> None:
     """Flask-Babel: the staff pages are English; the status page speaks the return's language."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations_dir()))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
@@ -43,7 +61,8 @@ def status(token: str) -> tuple[str, int, dict[str, str]]:
         select(Event).where(Event.return_id == r.id, Event.kind.in_(("created", "moved", "closed", "reopened")))
         .order_by(Event.id)
     ).all()
-    steps = [(e.created_at, e.to_stage, e.payload) for e in events if e.to_stage in wf.stages]
+    steps = [Step(e.created_at, wf.stages[e.to_stage], (e.payload or {}).get("note"))
+             for e in events if e.to_stage in wf.stages]
     stage = wf.stages.get(r.stage)
     html = render_template("status.html", r=r, steps=steps, stage=stage, zone=wf.shop_zone, now=now(),
                            lang=g.locale, langs=CUSTOMER_LANGUAGES,

@@ -6,7 +6,7 @@ import logging
 import re
 from pathlib import Path
 
-from hub.config import Settings
+from hub.core.config import Settings
 from hub.notifications.models import Notification
 from hub.workflow import Workflow
 from integrations.email.render import MailRenderer

@@ -13,7 +13,7 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
-from hub.config import Settings, customer_language, templates_dir, translations_dir
+from hub.core.config import Settings, customer_language, templates_dir, translations_dir
 from hub.notifications.models import Notification
 from hub.workflow import Workflow
 

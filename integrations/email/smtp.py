@@ -46,6 +46,7 @@ class SmtpConfig:
     def send(self, message: EmailMessage) -> None:
         """Send one message; DeliveryError (permanent for refused recipients) when it cannot be sent."""
         try:
+            client: smtplib.SMTP
             if self.security == "ssl":
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT,
                                           context=ssl.create_default_context())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask, Response
 
-    from hub.runtime import Runtime
+    from hub.core.runtime import Runtime
 
 
 def init_app(app: Flask, runtime: Runtime) -> Callable[[], Response]:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
 
 from flask import Flask, Response, request
 from slack_bolt import App
@@ -16,89 +12,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from hub.config import Settings
-from hub.runtime import Runtime
-from hub.workflow import Workflow
+from hub.core.runtime import Runtime
+from integrations.slack import listeners
+from integrations.slack.context import SlackContext, api_url
 
 log = logging.getLogger(__name__)
-LISTENER_THREADS = 8
-
-
-def api_url(settings: Settings) -> str:
-    """SLACK_API_URL with the trailing slash the Web API client joins method names to."""
-    url = settings.slack_api_url
-    return url if url.endswith("/") else url + "/"
-
-
-class ListenerExecutor(ThreadPoolExecutor):
-    """Bolt's worker threads, counting the work still running so a caller can wait until it is done."""
-
-    def __init__(self, max_workers: int = LISTENER_THREADS) -> None:
-        super().__init__(max_workers, thread_name_prefix="slack-listener")
-        self._busy = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        """Run fn on a worker thread, counted until it returns."""
-        with self._idle:
-            self._busy += 1
-
-        def run() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._idle:
-                    self._busy -= 1
-                    self._idle.notify_all()
-
-        try:
-            return super().submit(run)
-        except BaseException:
-            with self._idle:
-                self._busy -= 1
-                self._idle.notify_all()
-            raise
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until every listener started so far has finished; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
-
-
-@dataclass
-class SlackContext:
-    """What the listeners share: the runtime (settings, workflow, database, clock) and the worker threads."""
-
-    runtime: Runtime
-    executor: ListenerExecutor = field(default_factory=ListenerExecutor)
-
-    @property
-    def settings(self) -> Settings:
-        """The app's settings."""
-        return self.runtime.settings
-
-    @property
-    def workflow(self) -> Workflow:
-        """The workflow configuration."""
-        return self.runtime.workflow
-
-    @property
-    def base_url(self) -> str:
-        """The hub's public URL, for links in messages."""
-        return self.settings.base_url
-
-    @property
-    def command(self) -> str:
-        """The slash command's name (HUB_SLACK_COMMAND)."""
-        return self.settings.slack_command
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until the work started after the acknowledgements so far is done."""
-        return self.executor.wait_idle(timeout)
-
-    def close(self) -> None:
-        """Finish the running listeners and stop the worker threads."""
-        self.executor.shutdown(wait=True)
 
 
 class _ClientTokenNotice(logging.Filter):
@@ -113,8 +31,6 @@ logging.getLogger("slack_bolt.App").addFilter(_ClientTokenNotice())
 
 def create_bolt_app(ctx: SlackContext) -> App:
     """The Bolt app: request verification on, the Web API at SLACK_API_URL, listeners on ctx's threads."""
-    from integrations.slack import listeners
-
     settings = ctx.settings
     token = settings.slack_bot_token
 

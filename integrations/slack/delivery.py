@@ -10,19 +10,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.client import HTTPException
 from typing import Any
-from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from hub.config import Settings
+from hub.core.config import Settings
 from hub.notifications.delivery import DeliveryError
 from hub.notifications.models import Notification
 from hub.workflow import Workflow
-from integrations.slack.app import api_url
 from integrations.slack.blocks import BUILDERS, notification_message
+from integrations.slack.context import TRANSPORT_ERRORS, api_url
 
 # errors that the same request will get again, however often it is retried
 PERMANENT_ERRORS = {
@@ -50,7 +48,6 @@ PERMANENT_ERRORS = {
     "not_allowed_token_type": "SLACK_BOT_TOKEN is not a bot token (xoxb-…)",
     "ekm_access_denied": "the workspace's key management refused it",
 }
-NETWORK_ERRORS = (URLError, HTTPException, OSError)
 
 
 class ChannelThrottle:
@@ -143,6 +140,6 @@ class SlackDelivery:
                                                     unfurl_media=False)
         except SlackApiError as exc:
             raise delivery_error(exc, recipient) from None
-        except NETWORK_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             raise DeliveryError(f"cannot reach Slack at {self.client.base_url}: {exc}") from None
         return f"{response.get('channel')}:{response.get('ts')}"

@@ -9,11 +9,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
-from hub.notifications.outbox import return_facts
 from hub.returns.models import Event, Return
-from hub.returns.services import may_act_on, stages_reachable
+from hub.returns.notices import return_facts
+from hub.returns.permissions import may_act_on, stages_reachable
+from hub.returns.timeline import describe_event
 from hub.workflow import Team, Workflow
-from integrations.slack.blocks import MAX_LIST, describe_event
+from integrations.slack.blocks import MAX_LIST, cut, when
 
 LAST_EVENTS = 5
 
@@ -29,18 +30,27 @@ def find_returns(session: Session, text: str, limit: int = MAX_LIST + 1) -> list
     return list(session.scalars(stmt))
 
 
+def event_text(e: Event, workflow: Workflow) -> str:
+    """One timeline entry as Slack shows it: the shared wording, with its note cut short."""
+    said = describe_event(e.kind, e.payload or {}, workflow, from_stage=e.from_stage, to_stage=e.to_stage,
+                          format_time=lambda iso: when(iso, "{date_short} {time}"))
+    if not said.detail:
+        return said.line
+    detail = cut(said.detail, 120)
+    return f"{said.line}: “{detail}”" if said.quoted else f"{said.line}: {detail}"
+
+
 def detail_facts(session: Session, workflow: Workflow, r: Return, now: datetime, actor: Any) -> dict[str, Any]:
     """Everything `/returns <RMA>` shows: the notification facts, state, the last events and the moves allowed."""
-    facts = return_facts(r, workflow)
+    facts: dict[str, Any] = {**return_facts(r, workflow)}
     events = list(session.scalars(
         select(Event).where(Event.return_id == r.id).order_by(Event.id.desc()).limit(LAST_EVENTS)
     ))
-    names = {k: s.name for k, s in workflow.stages.items()}
     facts.update(
         closed=r.is_closed, is_blocked=r.is_blocked, blocked_reason=r.blocked_reason,
         overdue=bool(r.stage_due_at and not r.is_closed and r.stage_due_at <= now),
         events=[{"at": e.created_at, "actor": e.actor_label, "channel": e.channel.value,
-                 "text": describe_event(e.kind, e.payload or {}, names, e.from_stage, e.to_stage)}
+                 "text": event_text(e, workflow)}
                 for e in reversed(events)],
         next_stages=[{"key": s.key, "name": s.name} for s in stages_reachable(workflow, actor, r)]
         if r.stage in workflow.stages else [],

@@ -16,13 +16,17 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from hub.accounts.models import User
+from hub.core.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from hub.notifications.models import ProcessedRequest
-from hub.notifications.outbox import enqueue, return_facts
+from hub.notifications.outbox import enqueue
+from hub.returns.drafts import ReturnDraft
 from hub.returns.models import Channel, Return
-from hub.returns.services import Actor, ReturnDraft, create_return, get_return
+from hub.returns.notices import return_facts
+from hub.returns.permissions import Actor
+from hub.returns.services import create_return, get_return
 from hub.workflow import Workflow
-from integrations.slack.app import SlackContext
+from integrations.slack.context import SlackContext
 from integrations.slack.lookups import with_next_stages
 from integrations.slack.people import Person, load_user
 
@@ -81,59 +85,65 @@ def tell_team(session: Session, workflow: Workflow, r: Return, team_key: str | N
         return
     payload = {**return_facts(r, workflow), "actor": actor_name, "actor_slack_id": person.slack_user_id,
                "what": what, "note": note, "at": now.isoformat()}
-    enqueue(session, channel="slack", kind="activity", recipient=team.slack_channel, payload=payload, r=r, now=now)
+    enqueue(session, channel="slack", kind="activity", recipient=team.slack_channel, payload=payload, return_id=r.id,
+            now=now)
 
 
-def apply(ctx: SlackContext, person: Person, key: str, rma: str, change: Change, *,
-          expect_stage: str | None = None, announce: bool = True, note: str | None = None) -> Outcome:
-    """Apply one change to a return as the person, once per `key`; the team that owned it is told when `announce`."""
+# the work inside the skeleton: (session, the acting user, now) -> (the return after, what happened)
+Work = Callable[[Session, User, datetime], tuple[Return, str]]
+
+
+def _once(ctx: SlackContext, person: Person, key: str, work: Work, *, refusal: str, rma: str | None = None) -> Outcome:
+    """Do `work` as the person's hub user, once per `key`, in one unit of work; domain errors become Outcomes."""
     wf, now = ctx.workflow, ctx.runtime.now()
     try:
         with ctx.runtime.unit_of_work() as s:
             user = load_user(s, person.user_id) if person.user_id else None
             if user is None:
-                raise PermissionDenied(person.refusal if not person.is_mapped else "Your Returns Hub account is "
-                                       "deactivated.")
+                raise PermissionDenied(refusal)
             if not first_time(s, key, now):
                 return Outcome(True, "Already done: Slack sent the same request again.", rma, duplicate=True)
-            actor = Actor.person(user, Channel.SLACK)
-            before = get_return(s, rma)
-            if expect_stage and before.stage != expect_stage:
-                name = wf.stages[before.stage].name if before.stage in wf.stages else before.stage
-                raise Overtaken(f"{before.rma} has moved on to “{name}” since this message; nothing was changed.",
-                                before.stage)
-            stage = wf.stages.get(before.stage)
-            team_key = stage.team if stage else None
-            r, what = change(s, actor, before)
-            if announce:
-                tell_team(s, wf, r, team_key, person=person, actor_name=user.name, what=what, note=note, now=now)
-            facts = with_next_stages(return_facts(r, wf), wf)
-            return Outcome(True, f"You {what}.", r.rma, facts=facts)
+            r, what = work(s, user, now)
+            return Outcome(True, f"You {what}.", r.rma, facts=with_next_stages(return_facts(r, wf), wf))
     except ValidationFailed as exc:
         return Outcome(False, exc.message, rma, error=exc, field_errors=exc.field_errors)
     except DomainError as exc:
         return Outcome(False, exc.message, rma, error=exc)
 
 
+def apply(ctx: SlackContext, person: Person, key: str, rma: str, change: Change, *,
+          expect_stage: str | None = None, announce: bool = True, note: str | None = None) -> Outcome:
+    """Apply one change to a return as the person, once per `key`; the team that owned it is told when `announce`."""
+    wf = ctx.workflow
+
+    def work(s: Session, user: User, now: datetime) -> tuple[Return, str]:
+        before = get_return(s, rma)
+        if expect_stage and before.stage != expect_stage:
+            name = wf.stages[before.stage].name if before.stage in wf.stages else before.stage
+            raise Overtaken(f"{before.rma} has moved on to “{name}” since this message; nothing was changed.",
+                            before.stage)
+        stage = wf.stages.get(before.stage)
+        team_key = stage.team if stage else None
+        r, what = change(s, Actor.person(user, Channel.SLACK), before)
+        if announce:
+            tell_team(s, wf, r, team_key, person=person, actor_name=user.name, what=what, note=note, now=now)
+        return r, what
+
+    refusal = person.refusal if not person.is_mapped else "Your Returns Hub account is deactivated."
+    return _once(ctx, person, key, work, refusal=refusal, rma=rma)
+
+
 def create(ctx: SlackContext, person: Person, key: str, draft: ReturnDraft) -> Outcome:
     """Create a return from the `new` modal as the person, once per `key`; customer service is told."""
-    wf, now = ctx.workflow, ctx.runtime.now()
-    try:
-        with ctx.runtime.unit_of_work() as s:
-            user = load_user(s, person.user_id) if person.user_id else None
-            if user is None:
-                raise PermissionDenied(person.refusal)
-            if not first_time(s, key, now):
-                return Outcome(True, "Already done: Slack sent the same request again.", duplicate=True)
-            r = create_return(s, wf, Actor.person(user, Channel.SLACK), draft, now=now)
-            what = f"created {r.rma} for {r.customer_name}"
-            tell_team(s, wf, r, wf.initial_stage.team, person=person, actor_name=user.name, what=what, note=None,
-                      now=now)
-            return Outcome(True, f"You {what}.", r.rma, facts=with_next_stages(return_facts(r, wf), wf))
-    except ValidationFailed as exc:
-        return Outcome(False, exc.message, error=exc, field_errors=exc.field_errors)
-    except DomainError as exc:
-        return Outcome(False, exc.message, error=exc)
+    wf = ctx.workflow
+
+    def work(s: Session, user: User, now: datetime) -> tuple[Return, str]:
+        r = create_return(s, wf, Actor.person(user, Channel.SLACK), draft, now=now)
+        what = f"created {r.rma} for {r.customer_name}"
+        tell_team(s, wf, r, wf.initial_stage.team, person=person, actor_name=user.name, what=what, note=None, now=now)
+        return r, what
+
+    return _once(ctx, person, key, work, refusal=person.refusal)
 
 
 def is_not_found(outcome: Outcome) -> bool:

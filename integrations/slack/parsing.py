@@ -83,38 +83,72 @@ def parse(text: str, workflow: Workflow, command: str = "/returns") -> Command:
         return Command("help")
     name, rest = words[0].lower(), words[1:]
     if name not in NAMES:
-        if len(words) == 1 and _RMA_RE.match(words[0]):
-            return Command("show", rma=words[0])
-        raise _error(command, f"Unknown subcommand “{words[0]}”.", None)
+        return _show(words, command)
     if name in ("mine", "new"):
-        if rest:
-            raise _error(command, f"`{name}` takes no arguments.", name)
-        return Command(name)
+        return _without_arguments(name, rest, command)
     if name in ("queue", "overdue"):
         return Command(name, text=" ".join(rest))
+    rma, args = _rma(name, rest, command), rest[1:]
+    if name == "unflag":
+        return _unflag(rma, args, command)
+    if name == "move":
+        return _move(rma, args, workflow, command)
+    if name == "assign":
+        return _assign(rma, args, command)
+    return _text_command(name, rma, args, text, command)  # note and flag
+
+
+def _show(words: list[str], command: str) -> Command:
+    """Not a subcommand: a lone RMA or order number shows that return."""
+    if len(words) == 1 and _RMA_RE.match(words[0]):
+        return Command("show", rma=words[0])
+    raise _error(command, f"Unknown subcommand “{words[0]}”.", None)
+
+
+def _without_arguments(name: str, rest: list[str], command: str) -> Command:
+    """`mine` and `new`."""
+    if rest:
+        raise _error(command, f"`{name}` takes no arguments.", name)
+    return Command(name)
+
+
+def _rma(name: str, rest: list[str], command: str) -> str:
+    """The RMA a subcommand that changes a return starts with."""
     if not rest:
         raise _error(command, f"`{name}` needs an RMA.", name)
     rma = rest[0]
     if not _RMA_RE.match(rma):
         raise _error(command, f"“{rma}” is not an RMA.", name)
-    args = rest[1:]
-    if name == "unflag":
-        if args:
-            raise _error(command, "`unflag` takes only the RMA.", name)
-        return Command(name, rma=rma)
-    if name == "move":
-        if not args:
-            raise _error(command, f"Which stage should {rma} move to? Stages: {_stage_list(workflow)}.", name)
-        stage, remainder = _find_stage(args, workflow, command)
-        resolution = ""
-        if stage.requires_resolution:
-            resolution, remainder = _resolution(remainder, workflow.policy.allowed_resolutions)
-        return Command(name, rma=rma, stage=stage.key, text=" ".join(remainder), resolution=resolution)
-    if name == "assign":
-        if len(args) != 1:
-            raise _error(command, "Name one person: @person, me or nobody.", name)
-        return Command(name, rma=rma, assignee=_assignee(args[0], command))
-    # note and flag: the rest of the line is the text
+    return rma
+
+
+def _unflag(rma: str, args: list[str], command: str) -> Command:
+    """`unflag RMA`."""
+    if args:
+        raise _error(command, "`unflag` takes only the RMA.", "unflag")
+    return Command("unflag", rma=rma)
+
+
+def _assign(rma: str, args: list[str], command: str) -> Command:
+    """`assign RMA @person | me | nobody`."""
+    if len(args) != 1:
+        raise _error(command, "Name one person: @person, me or nobody.", "assign")
+    return Command("assign", rma=rma, assignee=_assignee(args[0], command))
+
+
+def _move(rma: str, args: list[str], workflow: Workflow, command: str) -> Command:
+    """`move RMA <stage> [resolution | reason]`."""
+    if not args:
+        raise _error(command, f"Which stage should {rma} move to? Stages: {_stage_list(workflow)}.", "move")
+    stage, remainder = _find_stage(args, workflow, command)
+    resolution = ""
+    if stage.requires_resolution:
+        resolution, remainder = _resolution(remainder, workflow.policy.allowed_resolutions)
+    return Command("move", rma=rma, stage=stage.key, text=" ".join(remainder), resolution=resolution)
+
+
+def _text_command(name: str, rma: str, args: list[str], text: str, command: str) -> Command:
+    """`note` and `flag`: the rest of the line is the text."""
     if not args:
         what = "the comment" if name == "note" else "why it is blocked"
         raise _error(command, f"Say {what}.", name)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from http.client import HTTPException
-from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
 from hub.accounts.services import normalize_email
-from hub.runtime import Runtime
+from hub.core.runtime import Runtime
+from integrations.slack.context import SLACK_CALL_ERRORS
 
 log = logging.getLogger(__name__)
-NETWORK_ERRORS = (SlackApiError, URLError, HTTPException, OSError)
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def who_is(runtime: Runtime, client: WebClient, slack_user_id: str) -> Person:
         return person
     try:
         info = client.users_info(user=slack_user_id)
-    except NETWORK_ERRORS as exc:
+    except SLACK_CALL_ERRORS as exc:
         log.warning("users.info for %s failed: %s", slack_user_id, exc)
         return Person(slack_user_id, problem="Returns Hub could not look you up in Slack just now.")
     profile = (info.get("user") or {}).get("profile") or {}
@@ -110,7 +107,7 @@ def slack_id_of(runtime: Runtime, client: WebClient, user_id: int) -> str | None
         email = user.email
     try:
         found = client.users_lookupByEmail(email=email)
-    except NETWORK_ERRORS as exc:
+    except SLACK_CALL_ERRORS as exc:
         log.info("users.lookupByEmail for %s found nobody: %s", email, exc)
         return None
     slack_user_id = str((found.get("user") or {}).get("id") or "")

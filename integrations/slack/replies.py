@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from integrations.slack import blocks
-from integrations.slack.people import NETWORK_ERRORS
+from integrations.slack.context import SLACK_CALL_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def update_message(client: WebClient, where: Where, status: str, *, drop: Callab
             WebhookClient(where.response_url, timeout=10).send(text=text, blocks=new_blocks, replace_original=True)
         elif where.channel and where.ts:
             client.chat_update(channel=where.channel, ts=where.ts, text=text, blocks=new_blocks)
-    except NETWORK_ERRORS as exc:
+    except SLACK_CALL_ERRORS as exc:
         log.warning("could not update the Slack message %s:%s: %s", where.channel, where.ts, exc)
 
 
@@ -78,5 +78,5 @@ def tell(client: WebClient, where: Where, text: str) -> None:
                 text=body[0], blocks=body[1], response_type="ephemeral", replace_original=False)
         elif where.channel:
             client.chat_postEphemeral(channel=where.channel, user=where.user, text=body[0], blocks=body[1])
-    except NETWORK_ERRORS as exc:
+    except SLACK_CALL_ERRORS as exc:
         log.warning("could not tell Slack user %s: %s", where.user, exc)

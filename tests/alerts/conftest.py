@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from hub.runtime import Runtime
+from hub.core.runtime import Runtime
 from tests.alerts.support import Clock
 
 

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.core.runtime import Runtime
 from hub.notifications.models import Notification
+from hub.returns.drafts import validate_draft
 from hub.returns.models import Channel, Event, Return
-from hub.returns.services import Actor, create_return, move_return
-from hub.runtime import Runtime
+from hub.returns.permissions import Actor
+from hub.returns.services import Imported, import_returns, move_return
 from hub.workflow import WEEKDAYS, Team, Workflow
 from jobs.delays import run_delay_scan
 from tests.factories import make_draft
@@ -70,8 +72,9 @@ def make_returns(session: Session, workflow: Workflow, n: int, *, stage: str, no
                  prefix: str = "RMA-") -> list[str]:
     """`n` returns created in one go in `stage` at `now` (an import-like batch: no handoff messages)."""
     rmas = [f"{prefix}{5000 + i}" for i in range(n)]
-    for rma in rmas:
-        create_return(session, workflow, SYSTEM, make_draft(rma=rma), now=now, stage_key=stage, batch=True)
+    today = workflow.today(now)
+    import_returns(session, workflow, SYSTEM,
+                   [Imported(validate_draft(make_draft(rma=rma), workflow, today), now, stage) for rma in rmas])
     session.flush()
     return rmas
 

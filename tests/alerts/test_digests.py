@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.alerts import DIGEST_LIST, build_digest, digest_due, send_digest
+from hub.alerts.digests import DIGEST_LIST, build_digest, digest_due, send_digest
 from hub.returns.services import assign_return, flag_return
 from hub.workflow import load_workflow, parse_workflow
 from jobs.digests import run_digests
@@ -175,7 +175,7 @@ def test_two_workers_send_one_digest(runtime):
         try:
             barrier.wait()
             results.append(run_digests(runtime))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -211,7 +211,7 @@ def test_the_digest_goes_to_the_teams_slack_channel_and_email(runtime):
 
 
 def test_a_team_with_digest_time_false_gets_none(runtime):
-    text = resources.files("hub").joinpath("default_workflow.toml").read_text("utf-8")
+    text = resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
     head, warehouse = text.split("[teams.warehouse]")
     warehouse = warehouse.replace('digest_time = "09:00"', "digest_time = false", 1)
     wf = parse_workflow(head + "[teams.warehouse]" + warehouse)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.sla import add_business_hours, business_hours_between, due_at, due_soon_at, is_working_day
 from hub.workflow import Sla, Team, load_workflow
+from hub.workflow.calendar import add_business_hours, business_hours_between, due_at, due_soon_at, is_working_day
 from tests.alerts.support import local, team, utc
 
 NOW = utc(2026, 3, 5, 9)  # Thursday 5 March 2026: 10:00 in Amsterdam, 04:00 in New York, 18:00 in Tokyo

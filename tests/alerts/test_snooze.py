@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from hub.accounts.models import Role
-from hub.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from hub.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from hub.returns.models import AlertLevel, Channel, Return
-from hub.returns.services import Actor, snooze_return
+from hub.returns.permissions import Actor
+from hub.returns.services import snooze_return
 from tests.alerts.support import HOUR, SYSTEM, alerts, events, move, scan, stored, utc
 from tests.conftest import login
 from tests.factories import PASSWORD, make_return, make_user

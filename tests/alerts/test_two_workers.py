@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from hub.alerts import ScanReport
-from hub.db import make_engine, make_session_factory
+from hub.alerts.scan import ScanReport
+from hub.core.db import make_engine, make_session_factory
+from hub.core.runtime import Runtime
 from hub.notifications.models import Notification
 from hub.returns.models import Event
-from hub.runtime import Runtime
 from jobs.delays import run_delay_scan
 from tests.alerts.support import Clock, make_returns, utc
 
@@ -50,7 +50,7 @@ def _race(workers: tuple[Runtime, Runtime]) -> list[ScanReport]:
         try:
             barrier.wait(timeout=30)
             reports.append(run_delay_scan(rt, batch=25))
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the test thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(rt,)) for rt in workers]

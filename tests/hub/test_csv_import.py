@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from hub.cli import Context, main
-from hub.csv_import import COLUMNS, ImportFailed, import_csv
+from hub.returns.csv_import import COLUMNS, ImportFailed, import_csv
 from hub.returns.models import Channel, Event, Return, ReturnItem
-from hub.returns.services import Actor
+from hub.returns.permissions import Actor
 from tests.factories import make_return
 
 SYSTEM = Actor.system("CSV import", Channel.CLI)
@@ -117,7 +117,7 @@ def test_the_return_window_counts_from_created_at_so_history_imports(session, wo
 
 
 def test_progress_is_reported_up_to_the_total(session, workflow, now, monkeypatch):
-    monkeypatch.setattr("hub.csv_import.FLUSH_EVERY", 2)
+    monkeypatch.setattr("hub.returns.csv_import.FLUSH_EVERY", 2)
     calls = []
     run(session, workflow, now, to_csv([row(rma=f"R-{i}") for i in range(5)]),
         progress=lambda done, total: calls.append((done, total)))
@@ -250,7 +250,7 @@ def test_an_rma_that_exists_for_another_order_is_a_bad_line(session, workflow, n
 def test_an_rma_created_meanwhile_by_someone_else_fails_the_import_cleanly(session, workflow, now, monkeypatch):
     make_return(session, workflow, rma="R-1", order_number="ORD-1", now=now)
     session.commit()
-    monkeypatch.setattr("hub.csv_import._existing", lambda session, rmas: {})  # as if it came after the look-up
+    monkeypatch.setattr("hub.returns.csv_import._existing", lambda session, rmas: {})  # as if it came after the look-up
     errors = failure(session, workflow, now, to_csv([row(rma="R-0"), row(rma="R-1")]))
     session.rollback()
     assert errors == ["another import or user created some of these RMAs meanwhile; "

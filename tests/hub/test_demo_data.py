@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from hub.accounts.models import Role, User
 from hub.accounts.services import authenticate
 from hub.cli import main
-from hub.db import make_session_factory
-from hub.demo_data import DEMO_PASSWORD, MAIL_DOMAINS, DemoDataError, demo_logins, seed_demo
+from hub.core.db import make_session_factory
+from hub.demo.seed import DEMO_PASSWORD, MAIL_DOMAINS, DemoDataError, demo_logins, seed_demo
 from hub.returns.models import Comment, Event, Return, ReturnItem
-from hub.sla import due_at
 from hub.workflow import Workflow, load_workflow, parse_workflow
+from hub.workflow.calendar import due_at
 from tests.conftest import NOW, _clean
 from tests.factories import make_return, make_user
 

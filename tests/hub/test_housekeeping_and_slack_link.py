@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.accounts.models import LoginAttempt
 from hub.accounts.services import set_slack_user_id
 from hub.cli import main
-from hub.errors import ValidationFailed
+from hub.core.errors import ValidationFailed
 from hub.notifications.models import Notification, NotificationStatus, ProcessedRequest
 from jobs.housekeeping import run_housekeeping
 from tests.factories import make_user

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.errors import ValidationFailed
+from hub.core.errors import ValidationFailed
 from hub.returns import services as svc
 from hub.returns.models import Channel, Return
-from hub.returns.services import Actor
+from hub.returns.permissions import Actor
 from tests.factories import make_draft, make_return
 
 SYSTEM = Actor.system("test", Channel.CLI)

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.accounts.models import Role, User
-from hub.db import unit_of_work
-from hub.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from hub.core.db import unit_of_work
+from hub.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Event, Return
-from hub.returns.services import Actor, ItemDraft
+from hub.returns.permissions import Actor, may_move
 from hub.workflow import load_workflow
 from tests.factories import make_draft, make_return, make_user
 
@@ -75,7 +76,7 @@ def test_permission_matrix_for_moving_out_of_new(session, workflow, role, team, 
     r = make_return(session, workflow, now=now)
     actor = Actor.person(user, Channel.WEB)
     allowed = role in (Role.ADMIN, Role.LEAD) or team == "customer_service"
-    assert svc.may_move(actor, workflow, "new", "approved") is allowed
+    assert may_move(actor, workflow, "new", "approved") is allowed
     if allowed:
         svc.move_return(session, workflow, actor, r.rma, "approved", now=now)
         assert r.stage == "approved"
@@ -163,7 +164,7 @@ def test_a_failed_change_writes_nothing(session_factory, workflow, now):
     def move_then_fail() -> None:
         with unit_of_work(session_factory) as s:
             svc.move_return(s, workflow, SYSTEM, rma, "approved", now=now)
-            svc.add_comment(s, SYSTEM, rma, "   ")
+            svc.add_comment(s, workflow, SYSTEM, rma, "   ")
 
     with pytest.raises(ValidationFailed):
         move_then_fail()
@@ -205,7 +206,7 @@ def test_flag_unflag_comment_and_shipping(session, workflow, now):
     assert r.blocked_reason is None
     with pytest.raises(InvalidTransition, match="not blocked"):
         svc.unflag_return(session, workflow, actor, r.rma, now=now)
-    c = svc.add_comment(session, actor, r.rma, "Pickup booked for Monday", now=now)
+    c = svc.add_comment(session, workflow, actor, r.rma, "Pickup booked for Monday", now=now)
     assert c.author_id == lg.id
     with pytest.raises(ValidationFailed, match="name the carrier"):
         svc.update_shipping(session, workflow, actor, r.rma, carrier="", tracking_number="3SABC")
@@ -251,11 +252,11 @@ def test_a_comment_records_who_it_mentions(session, workflow, now):
     carla = make_user(session, team="customer_service", email="carla.service@shop.example", name="Carla Service")
     make_user(session, team="warehouse", email="wim@shop.example", name="Wim Warehouse")
     r = make_return(session, workflow, now=now)
-    svc.add_comment(session, SYSTEM, r.rma, "@Carla.Service can you call her? cc @wim. and @nobody", now=now)
+    svc.add_comment(session, workflow, SYSTEM, r.rma, "@Carla.Service can you call her? cc @wim. and @nobody", now=now)
     event = session.scalars(select(Event).where(Event.kind == "commented")).one()
     wim = session.scalars(select(User).where(User.email == "wim@shop.example")).one()
     assert event.payload["mentions"] == [carla.id, wim.id]
-    svc.add_comment(session, SYSTEM, r.rma, "mail me at someone@shop.example", now=now)
+    svc.add_comment(session, workflow, SYSTEM, r.rma, "mail me at someone@shop.example", now=now)
     assert "mentions" not in session.scalars(select(Event).where(Event.kind == "commented")).all()[-1].payload
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, exc, func, inspect, select, text
 import hub.models  # noqa: F401 - every table on Base.metadata
 from hub.accounts.models import Team
 from hub.cli import main
-from hub.db import (
+from hub.core.db import (
     Base,
     SchemaError,
     check_schema,
@@ -24,8 +24,9 @@ from hub.db import (
     make_session_factory,
     upgrade,
 )
+from hub.core.runtime import Runtime, StartupError
 from hub.returns.models import Return, ReturnItem
-from hub.runtime import Runtime, StartupError
+from hub.returns.queries import stored_stages_problems
 from hub.workflow import parse_workflow
 from tests.factories import make_return
 
@@ -81,7 +82,7 @@ def test_the_partial_board_indexes_exist(engine):
 def test_head_revision_is_the_newest_of_one_linear_chain_of_migrations():
     from alembic.script import ScriptDirectory
 
-    from hub.db import MIGRATIONS_DIR
+    from hub.core.db import MIGRATIONS_DIR
 
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     chain = [rev.revision for rev in script.walk_revisions()]  # newest first
@@ -146,7 +147,7 @@ def test_check_schema_after_a_downgrade_to_base_says_to_run_init_db(fresh):
     upgrade(fresh)
     from alembic import command
 
-    from hub.db import _alembic_config
+    from hub.core.db import _alembic_config
 
     command.downgrade(_alembic_config(fresh), "base")
     assert current_revision(fresh) is None
@@ -284,12 +285,12 @@ def test_check_ready_refuses_returns_in_a_stage_the_config_lacks(runtime, sessio
         make_return(session, workflow, stage="in_transit", now=now)
     make_return(session, workflow, stage="received", now=now)
     session.commit()
-    runtime.check_ready()  # the default workflow has every stage
+    runtime.check_ready(stored_stages_problems)  # the default workflow has every stage
 
     custom = parse_workflow(DEFAULT_WITHOUT_IN_TRANSIT, source="no-transit.toml")
     rt = Runtime(runtime.settings, custom, runtime.engine, runtime.session_factory)
     with pytest.raises(StartupError) as info:
-        rt.check_ready()
+        rt.check_ready(stored_stages_problems)
     message = str(info.value)
     assert "the database has 3 return(s) in stage 'in_transit', which no-transit.toml does not define" in message
     assert "add the stage(s) back to the config, or move those returns first" in message
@@ -312,7 +313,7 @@ def test_a_command_refuses_to_start_with_a_config_that_lacks_a_used_stage(
 def test_check_ready_refuses_an_old_schema(fresh, settings, workflow):
     rt = Runtime(settings, workflow, fresh, make_session_factory(fresh))
     with pytest.raises(StartupError, match="run `returns-hub init-db`"):
-        rt.check_ready()
+        rt.check_ready(stored_stages_problems)
 
 
 # --- time zones ------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from hub.config import Settings
-from hub.runtime import Runtime
+from hub.core.config import Settings
+from hub.core.runtime import Runtime
 from tests.notifications.support import BASE_URL, MAIL_FROM, Clock, SmtpServer
 
 

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
 from hub.accounts.models import Role, User
-from hub.db import unit_of_work
+from hub.core.db import unit_of_work
 from hub.notifications.models import Notification
 from hub.returns.models import Channel
-from hub.returns.services import Actor, move_return
+from hub.returns.permissions import Actor
+from hub.returns.services import move_return
 from hub.workflow import Workflow
 from tests.factories import PASSWORD, make_user
 
@@ -65,7 +66,7 @@ class RecordingHandler:
         self.refused: dict[str, int] = {}
         self.credentials: tuple[str, str] | None = None
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         code = self.refused.get(address.lower())
         if code is not None:
@@ -73,7 +74,7 @@ class RecordingHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         message = BytesParser(policy=policy.default).parsebytes(raw)
         login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None

@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hub.db import unit_of_work
-from hub.errors import InvalidTransition, PermissionDenied
+from hub.core.db import unit_of_work
+from hub.core.errors import InvalidTransition, PermissionDenied
 from hub.notifications.delivery import DeliveryError
 from hub.notifications.models import Notification, NotificationStatus
 from hub.notifications.outbox import retry_notification
 from hub.returns.models import Channel, Return
-from hub.returns.services import Actor, move_return
+from hub.returns.permissions import Actor
+from hub.returns.services import move_return
 from integrations.email import EmailDelivery
 from jobs.dispatch import CLAIM_TTL, DispatchReport, backoff, channel_adapters, claim, dispatch, run_dispatch
 from tests.conftest import csrf_token, login

@@ -17,10 +17,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from hub.cli import main
-from hub.db import utcnow
+from hub.core.db import utcnow
 from hub.notifications.models import NotificationStatus
 from hub.returns.models import Channel
-from hub.returns.services import Actor
+from hub.returns.permissions import Actor
 from integrations.email import EmailDelivery
 from integrations.email.render import MailRenderer
 from integrations.email.smtp import SmtpConfig
@@ -175,7 +175,7 @@ def test_what_people_typed_is_escaped_in_html_emails(session, session_factory, w
 
     r = make_return(session, workflow, now=clock(), customer_name="Eve <img src=x onerror=alert(1)>",
                     customer_email="eve@example.nl")
-    add_comment(session, Actor.system("test", Channel.CLI), r.rma, "<b>careful</b> & check", now=clock())
+    add_comment(session, workflow, Actor.system("test", Channel.CLI), r.rma, "<b>careful</b> & check", now=clock())
     session.commit()
     move(session_factory, workflow, r.rma, "approved", now=clock(), note="<script>alert('note')</script>")
     move(session_factory, workflow, r.rma, "rejected", now=clock.advance(hours=1), note="<i>worn</i>")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from hub.accounts.models import User
-from hub.db import unit_of_work
+from hub.core.db import unit_of_work
 from hub.notifications.models import NotificationStatus
 from hub.returns.models import Channel
-from hub.returns.services import Actor, add_comment
+from hub.returns.permissions import Actor
+from hub.returns.services import add_comment
 from jobs.dispatch import run_dispatch
 from tests.conftest import login
 from tests.factories import make_return
@@ -26,10 +27,10 @@ def people(session):
     return alice, bob, carol
 
 
-def _comment(session_factory, workflow, author: User, rma: str, body: str, now, *, with_workflow: bool = True):
+def _comment(session_factory, workflow, author: User, rma: str, body: str, now):
     with unit_of_work(session_factory) as s:
         actor = Actor.person(s.get(User, author.id), Channel.WEB)
-        add_comment(s, actor, rma, body, now=now, workflow=workflow if with_workflow else None)
+        add_comment(s, workflow, actor, rma, body, now=now)
 
 
 def test_a_mention_tells_the_mentioned_users_and_not_the_author(session, session_factory, workflow, mail_runtime,
@@ -85,8 +86,6 @@ def test_a_comment_without_mentions_or_workflow_tells_nobody(session, session_fa
     session.commit()
 
     _comment(session_factory, workflow, alice, r.rma, "No mention here, mail bob.k@shop.example", clock())
-    _comment(session_factory, workflow, alice, r.rma, "@bob.k look (an import, no workflow)", clock(),
-             with_workflow=False)
 
     assert outbox(session_factory) == []
 

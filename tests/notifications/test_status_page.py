@@ -232,7 +232,7 @@ def test_a_custom_stage_shows_its_name(session, session_factory, runtime, clock)
 
 
 def _default_toml() -> str:
-    return resources.files("hub").joinpath("default_workflow.toml").read_text("utf-8")
+    return resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
 
 
 def test_the_link_in_the_customer_email_opens_the_status_page(session, session_factory, workflow, runtime, client,
@@ -251,3 +251,43 @@ def test_the_link_in_the_customer_email_opens_the_status_page(session, session_f
 
     assert resp.status_code == 200
     assert _status_now(resp.get_data(as_text=True)) == NOW_TEXT["nl"]["received"].format(date=_day("nl", 8))
+
+
+RENAMED = {"new": "aanvraag", "approved": "goedgekeurd", "in_transit": "onderweg", "received": "binnen",
+           "inspected": "gecontroleerd", "resolved": "afgerond", "rejected": "afgewezen"}
+
+
+def _renamed_toml() -> str:
+    """The default workflow with every stage key and name changed, as a shop may do."""
+    lines = []
+    for line in _default_toml().splitlines():
+        if line.startswith(("key = ", "next = ")):
+            for old, new in RENAMED.items():
+                line = line.replace(f'"{old}"', f'"{new}"')
+        elif line.startswith("name = ") and "Returns" not in line:
+            line = line.replace('name = "', 'name = "Stap: ')
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_shop_that_renames_its_stages_keeps_the_customer_wording(session, session_factory, runtime, clock, lang):
+    workflow = parse_workflow(_renamed_toml(), source="renamed.toml")
+    assert set(workflow.stages) == set(RENAMED.values())
+    rt = replace(runtime, workflow=workflow)
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    r = make_return(session, workflow, now=clock(), customer_locale=lang)
+    session.commit()
+    for old, kwargs in PATHS["resolved"]:
+        move(session_factory, workflow, r.rma, RENAMED[old], now=clock.advance(days=1), **kwargs)
+
+    page = client.get(f"/status/{r.status_token}").get_data(as_text=True)
+
+    path = ["new"] + [s for s, _ in PATHS["resolved"]]
+    assert _steps(page) == [f"{_day(lang, 5 + i)} {STEP[lang][key]}" for i, key in enumerate(path)]
+    assert _status_now(page) == NOW_TEXT[lang]["resolved"].format(date=_day(lang, 10))
+    assert "Stap:" not in _text(page)  # the stage names are the staff's words, not the customer's
+    with session_factory() as s:
+        mails = s.scalars(select(Notification).where(Notification.kind == "customer_update")
+                          .order_by(Notification.id)).all()
+    assert [n.payload["message"] for n in mails] == ["approved", "received", "resolved"]

@@ -12,7 +12,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from hub.config import translations_dir
+from hub.core.config import translations_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 POT = translations_dir() / "messages.pot"

@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Role
+from hub.core.runtime import Runtime
 from hub.notifications.models import Notification
 from hub.returns.models import Event, Return
-from hub.runtime import Runtime
 from hub.workflow import Workflow
-from integrations.slack.app import SlackContext
+from integrations.slack.context import SlackContext
 from tests.factories import make_return
 from tests.notifications.support import Clock, quick_user
 from tests.slack.fake_api import Call, FakeSlackApi

@@ -65,13 +65,13 @@ class FakeSlackApi:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: Any) -> None:  # `format`: the base class's name
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:  # http.server's name
                 self._handle()
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._handle()
 
             def _handle(self) -> None:
@@ -220,7 +220,7 @@ class FakeSlackApi:
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "Shop"}
 
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's method name
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # Slack's method name
         channel = self._channel_id(str(args.get("channel", "")))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
@@ -230,7 +230,7 @@ class FakeSlackApi:
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
 
-    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -246,7 +246,7 @@ class FakeSlackApi:
         profile = {"real_name": user.name, **({"email": user.email} if user.email else {})}
         return {"ok": True, "user": {"id": user.id, "name": user.name, "is_bot": user.is_bot, "profile": profile}}
 
-    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email", "")).lower()
         for user in self.users.values():
             if (user.email or "").lower() == email:

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from hub.accounts.models import User
-from hub.db import unit_of_work
+from hub.core.db import unit_of_work
 from hub.notifications.models import NotificationStatus
 from hub.returns import queries
 from hub.returns.models import Channel
-from hub.returns.services import Actor, move_return
+from hub.returns.permissions import Actor
+from hub.returns.services import move_return
 from integrations.slack.blocks import action_value
 from integrations.slack.delivery import ChannelThrottle, SlackDelivery
 from jobs.dispatch import dispatch
@@ -215,8 +216,8 @@ def test_the_move_modal_keeps_within_slacks_metadata_limit(slack, people, new_re
 
 def test_an_alert_offers_snooze_and_the_button_snoozes_once_and_updates_the_message(
         slack, people, handoff, session_factory, workflow):
-    from hub.notifications.outbox import return_facts
     from hub.returns.models import Return
+    from hub.returns.notices import return_facts
     from integrations.slack.blocks import alert_message
 
     r, _ = handoff

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from hub.accounts.models import User
-from hub.db import unit_of_work
+from hub.core.db import unit_of_work
 from hub.returns import queries
 from hub.returns.models import Channel, Comment, Return
-from hub.returns.services import Actor, assign_return
+from hub.returns.permissions import Actor
+from hub.returns.services import assign_return
 from tests.conftest import login
 from tests.slack.conftest import events_of, fetch, message_text, slack_outbox
 
@@ -65,7 +66,7 @@ def test_an_rma_shows_the_return_with_its_facts_last_events_and_buttons(slack, p
     reply = slack.replies()[-1]
     assert reply["response_type"] == "ephemeral"
     text = message_text(reply.args)
-    for fact in (r.rma, "Jan Jansen", "Received — to inspect", "Warehouse", "for 3 h", "TSHIRT-BLU-M",
+    for fact in (r.rma, "Jan Jansen", "Received — to inspect", "Warehouse", "for 3h", "TSHIRT-BLU-M",
                  "Too small", "Last events", "created the return", "_unassigned_"):
         assert fact in text
     actions = next(b for b in reply["blocks"] if b.get("block_id") == "actions")
@@ -326,7 +327,8 @@ def test_new_opens_the_form_for_those_who_may_create_returns(slack, people):
     assert opened[0].token == "xoxb-test-token"
 
     slack.command("new", user="UWH")
-    assert "Only Customer service, leads and admins can create returns" in slack.last_reply()
+    assert ("cannot create returns: “New request” belongs to Customer service; "
+            "only its members, leads and admins can.") in slack.last_reply()
     assert len(slack.api.calls_to("views.open")) == 1
 
 

@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from hub.accounts.models import User
-from hub.alerts import scan_batch, send_digest
-from hub.db import unit_of_work
+from hub.alerts.digests import send_digest
+from hub.alerts.scan import scan_batch
+from hub.core.db import unit_of_work
 from hub.notifications.models import Notification, NotificationStatus
-from hub.notifications.outbox import enqueue, return_facts
+from hub.notifications.outbox import enqueue
 from hub.returns.models import Channel
-from hub.returns.services import Actor, add_comment
+from hub.returns.notices import return_facts
+from hub.returns.permissions import Actor
+from hub.returns.services import add_comment
 from integrations.slack.delivery import ChannelThrottle, SlackDelivery
 from jobs.dispatch import DispatchReport, backoff, channel_adapters, dispatch
 from tests.notifications.support import move
@@ -186,7 +189,7 @@ def test_every_alert_level_has_its_header(slack_runtime, adapter, session_factor
     r = new_return(stage="received")
     with unit_of_work(session_factory) as s:
         facts = return_facts(s.merge(r), workflow)
-        enqueue(s, channel="slack", kind="alert", recipient="#returns-warehouse", now=clock(),
+        enqueue(s, channel="slack", kind="alert", recipient="#returns-warehouse", now=clock(), return_id=None,
                 payload={**facts, "level": level, "late_by": "3h overdue",
                          "next_stages": [{"key": "inspected", "name": "Inspected — to resolve"}]})
     run(slack_runtime, adapter, clock)
@@ -221,8 +224,8 @@ def test_a_mention_reaches_the_person_in_slack(slack_runtime, adapter, session_f
     r = new_return(stage="received")
     with unit_of_work(session_factory) as s:
         wanda = s.get(User, people.warehouse)
-        add_comment(s, Actor.person(wanda, Channel.WEB), r.rma, "@walt please check the seams", now=clock(),
-                    workflow=workflow)
+        add_comment(s, workflow, Actor.person(wanda, Channel.WEB), r.rma, "@walt please check the seams",
+                    now=clock())
 
     run(slack_runtime, adapter, clock)
 
@@ -235,7 +238,8 @@ def test_a_mention_reaches_the_person_in_slack(slack_runtime, adapter, session_f
 
 def test_a_kind_slack_has_no_message_for_is_dead_at_once(slack_runtime, adapter, session_factory, clock):
     with unit_of_work(session_factory) as s:
-        enqueue(s, channel="slack", kind="customer_update", recipient="#returns-warehouse", payload={}, now=clock())
+        enqueue(s, channel="slack", kind="customer_update", recipient="#returns-warehouse", payload={}, return_id=None,
+                now=clock())
     assert run(slack_runtime, adapter, clock).dead == 1
     with session_factory() as s:
         assert "no message for notifications of kind 'customer_update'" in s.scalar(select(Notification)).last_error

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from hub.accounts.models import User
-from hub.db import unit_of_work
+from hub.core.db import unit_of_work
 from hub.returns.models import Channel
-from hub.returns.services import Actor, assign_return
+from hub.returns.permissions import Actor
+from hub.returns.services import assign_return
 from tests.slack.conftest import message_text
 
 

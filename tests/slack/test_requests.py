@@ -9,7 +9,7 @@ from importlib import resources
 
 import pytest
 
-from hub.config import Settings, SettingsError
+from hub.core.config import Settings, SettingsError
 from tests.slack.conftest import SECRET, sign, slack_outbox
 
 FORM = "application/x-www-form-urlencoded"

@@ -17,8 +17,9 @@ from waitress.server import create_server
 
 from hub.accounts.models import Role, User
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Priority
-from hub.returns.services import Actor, ItemDraft
+from hub.returns.permissions import Actor
 from hub.workflow import Workflow
 from tests.factories import PASSWORD, make_return, make_user
 
@@ -67,7 +68,7 @@ class LiveServer:
         self.current = None
         self._server.close()
         # the loop ends once the browser's keep-alive connections have gone (the browser closes first)
-        for channel in list(self._server._map.values()):  # noqa: SLF001 - waitress keeps its sockets there
+        for channel in list(self._server._map.values()):
             channel.close()
         self._server.task_dispatcher.shutdown(timeout=5)
         self._thread.join(timeout=5)
@@ -183,7 +184,7 @@ def seed_board(session: Session, workflow: Workflow, now: datetime, *, per_stage
                 svc.flag_return(session, workflow, Actor.person(staff.warehouse, Channel.WEB), r.rma,
                                 "Waiting for photos from the customer", now=entered)
             if j == 0:
-                svc.add_comment(session, Actor.person(staff.lead, Channel.WEB), r.rma,
+                svc.add_comment(session, workflow, Actor.person(staff.lead, Channel.WEB), r.rma,
                                 "Customer called twice about this one; please keep it moving.", now=entered)
             board.rmas[stage_key].append(r.rma)
             board.customers[r.rma] = customer

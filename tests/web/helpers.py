@@ -38,7 +38,7 @@ _TEMPLATES = _MemoryBytecodeCache()
 
 
 @pytest.fixture(autouse=True)
-def shared_templates(app) -> None:  # noqa: ANN001
+def shared_templates(app) -> None:
     """Compile each template once per run, not once per test's app (a test module imports this to use it)."""
     app.jinja_env.bytecode_cache = _TEMPLATES
 
@@ -155,7 +155,7 @@ class Node:
         walk(self)
         return " ".join("".join(parts).split())
 
-    def iter(self):  # noqa: ANN201 - a generator of Node
+    def iter(self):
         """This element and every element below it, in document order."""
         yield self
         for c in self.children:
@@ -225,7 +225,7 @@ def parse(html: str) -> Node:
     return builder.root
 
 
-def page(resp) -> Node:  # noqa: ANN001 - a test client response
+def page(resp) -> Node:
     """A response's HTML as a tree."""
     return parse(resp.get_data(as_text=True))
 

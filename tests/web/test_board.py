@@ -9,12 +9,13 @@ import pytest
 
 from hub.accounts.models import Role
 from hub.app import create_app
-from hub.db import make_session_factory
+from hub.core.db import make_session_factory
+from hub.core.runtime import Runtime
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel
+from hub.returns.permissions import Actor
 from hub.returns.queries import sla_state
-from hub.returns.services import Actor, ItemDraft
-from hub.runtime import Runtime
 from hub.workflow import parse_workflow
 from tests.conftest import login
 from tests.factories import make_return
@@ -94,7 +95,7 @@ def test_counts_are_exact_and_every_card_sits_in_its_stage(client, session, work
 
 
 def _app_with_wip_limit(settings, db, limit: int):
-    text = resources.files("hub").joinpath("default_workflow.toml").read_text("utf-8")
+    text = resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
     text = text.replace("wip_limit = 150", f"wip_limit = {limit}", 1)
     wf = parse_workflow(text, source="test workflow")
     assert wf.stages["new"].wip_limit == limit
@@ -103,7 +104,7 @@ def _app_with_wip_limit(settings, db, limit: int):
 
 def test_the_wip_limit_is_marked_only_once_a_column_holds_more(settings, db, session, now):
     app, wf = _app_with_wip_limit(settings, db, 3)
-    app.extensions["hub.runtime"].clock = lambda: now
+    app.extensions["hub.core.runtime"].clock = lambda: now
     client = app.test_client()
     for _ in range(3):
         make_return(session, wf, now=now)
@@ -498,7 +499,7 @@ def test_the_feed_brings_new_returns_and_job_changes_once_each(client, session, 
     with runtime.unit_of_work() as s:
         job = Actor.system("delay scan", Channel.JOB)
         svc.flag_return(s, workflow, job, r.rma, "No tracking update for 3 days", now=now)
-        svc.add_comment(s, job, r.rma, "Asked the carrier", now=now)
+        svc.add_comment(s, workflow, job, r.rma, "Asked the carrier", now=now)
         fresh = make_return(s, workflow, now=now)
         fresh_rma = fresh.rma
     feed = client.get(f"/board/changes?after={cursor}").get_json()

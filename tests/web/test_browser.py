@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
+from hub.core.runtime import Runtime
 from hub.returns import services as svc
 from hub.returns.models import Channel, Event
-from hub.returns.services import Actor
-from hub.runtime import Runtime
+from hub.returns.permissions import Actor
+from hub.returns.queries import load_for_detail
 from hub.workflow import Workflow
 from tests.conftest import NOW
 from tests.web.browser_support import (
@@ -138,7 +139,7 @@ def last_comment(session: Session, rma: str) -> str:
     """The body of a return's newest comment."""
     session.expire_all()
     try:
-        return svc.load_for_detail(session, rma).comments[-1].body
+        return load_for_detail(session, rma).comments[-1].body
     finally:
         session.rollback()
 

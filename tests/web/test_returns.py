@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from hub.accounts.models import Role, User
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Comment, Event, Return
-from hub.returns.services import Actor, ItemDraft
+from hub.returns.permissions import Actor
 from tests.factories import make_return
 from tests.web.helpers import (
     count,
@@ -157,7 +158,7 @@ def test_the_timeline_lists_every_event_with_actor_and_channel(client, session, 
     with runtime.unit_of_work() as s:
         svc.flag_return(s, workflow, Actor.person(s.get(User, sam.id), Channel.SLACK), r.rma, "Waiting for photos",
                         now=now)
-        svc.add_comment(s, Actor.system("delay scan", Channel.JOB), r.rma, "Stage is late", now=now)
+        svc.add_comment(s, workflow, Actor.system("delay scan", Channel.JOB), r.rma, "Stage is late", now=now)
     assert _post(client, token, r.rma, "unflag").status_code == 200
     assert _post(client, token, r.rma, "shipping", carrier="DHL", tracking_number="JJD0001").status_code == 200
     assert _post(client, token, r.rma, "move", to_stage="approved", note="Label sent").status_code == 200
@@ -178,8 +179,9 @@ def test_the_timeline_lists_every_event_with_actor_and_channel(client, session, 
     assert texts[0].startswith("Jan de Boer moved it from “New request” to “Approved — label / pickup” web")
     assert texts[0].endswith("“Label sent”")
     assert texts[1].endswith("DHL JJD0001")
-    assert texts[3].endswith("Stage is late")
-    assert texts[4].endswith("Waiting for photos")
+    # someone's own words (a note, a comment, a reason) are quoted, as Slack quotes them
+    assert texts[3].endswith("“Stage is late”")
+    assert texts[4].endswith("“Waiting for photos”")
     assert texts[6].startswith("test created the return in “New request” cli")
     assert events[6].find("time").text == "Thu 05 Mar 07:00"
 
@@ -206,7 +208,7 @@ def test_a_comment_marks_up_mentions_and_escapes_everything_else(client, session
     assert [m.text for m in rendered.find_all("span", cls="mention")] == ["@tess"]  # not the e-mail address
     assert rendered.text == body
     assert comment.find("strong").text == "Jan de Boer"
-    assert tree.find("ol", cls="timeline").find("li", cls="event-commented").find(cls="event-note").text == body
+    assert tree.find("ol", cls="timeline").find("li", cls="event-commented").find(cls="event-note").text == f"“{body}”"
     event = _last_event(session, r.rma)
     assert event.kind == "commented"
     assert event.payload["mentions"] == [_user_id(session, "tess@shop.example")]

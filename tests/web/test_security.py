@@ -11,7 +11,7 @@ from hub.accounts.models import LoginAttempt, Role
 from hub.notifications.models import Notification, NotificationStatus
 from hub.returns import services as svc
 from hub.returns.models import Channel, Comment, Event, Return
-from hub.returns.services import Actor
+from hub.returns.permissions import Actor
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_return
 from tests.web.helpers import (
@@ -227,7 +227,7 @@ def _pages(client, session, workflow, now) -> dict[str, object]:
     busy = make_return(session, workflow, now=now, priority="urgent", delivered_on=now.date())
     svc.claim_return(session, workflow, Actor.person(user, Channel.WEB), busy.rma, now=now)
     svc.flag_return(session, workflow, SYSTEM, busy.rma, "Waiting for photos", now=now)
-    svc.add_comment(session, SYSTEM, busy.rma, "Ping @ada", now=now)
+    svc.add_comment(session, workflow, SYSTEM, busy.rma, "Ping @ada", now=now)
     closed = make_return(session, workflow, stage="inspected", now=now)
     svc.move_return(session, workflow, SYSTEM, closed.rma, "resolved", resolution="refund", now=now)
     session.commit()

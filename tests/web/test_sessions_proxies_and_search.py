@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from hub.accounts.services import set_password
 from hub.app import create_app
-from hub.runtime import Runtime
+from hub.core.runtime import Runtime
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_return
 from tests.web.helpers import login_as
@@ -23,7 +23,7 @@ def test_a_password_reset_ends_the_sessions_and_remember_me_logins_begun_before_
 
 
 def test_remember_me_cookies_are_secure_and_http_only_behind_https(settings, db, workflow, session):
-    from hub.db import make_session_factory
+    from hub.core.db import make_session_factory
     from tests.factories import make_user
 
     user = make_user(session, team="warehouse")
@@ -40,7 +40,7 @@ def test_remember_me_cookies_are_secure_and_http_only_behind_https(settings, db,
 
 
 def test_behind_a_trusted_proxy_the_login_limit_counts_each_client_not_the_proxy(settings, db, workflow):
-    from hub.db import make_session_factory
+    from hub.core.db import make_session_factory
 
     rt = Runtime(replace(settings, trusted_proxies=1), workflow, db, make_session_factory(db))
     client = create_app(runtime=rt, TESTING=True).test_client()

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db  # noqa: F401 - custom column types
+import hub.core.db
 
 revision = '0001'
 down_revision = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('ip', sa.String(length=45), nullable=False),
-    sa.Column('at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
     )
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('role', sa.Enum('admin', 'lead', 'member', name='role', native_enum=False, create_constraint=True, length=10), nullable=False),
     sa.Column('slack_user_id', sa.String(length=32), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('slack_user_id', name=op.f('uq_users_slack_user_id'))
@@ -66,10 +66,10 @@ def upgrade() -> None:
     sa.Column('customer_locale', sa.String(length=10), nullable=False),
     sa.Column('delivered_on', sa.Date(), nullable=True),
     sa.Column('stage', sa.String(length=40), nullable=False),
-    sa.Column('stage_entered_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('stage_due_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('stage_warn_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('promised_by', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stage_entered_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stage_due_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stage_warn_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('promised_by', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('is_blocked', sa.Boolean(), nullable=False),
@@ -79,8 +79,8 @@ def upgrade() -> None:
     sa.Column('tracking_number', sa.String(length=80), nullable=True),
     sa.Column('status_token', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('NOT is_blocked OR blocked_reason IS NOT NULL', name=op.f('ck_returns_blocked_has_reason')),
     sa.CheckConstraint('priority BETWEEN 0 AND 3', name=op.f('ck_returns_priority_range')),
     sa.CheckConstraint('version >= 1', name=op.f('ck_returns_version_positive')),
@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.Column('return_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_comments_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['return_id'], ['returns.id'], name=op.f('fk_comments_return_id_returns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
@@ -121,7 +121,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('from_stage', sa.String(length=40), nullable=True),
     sa.Column('to_stage', sa.String(length=40), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_events_actor_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['return_id'], ['returns.id'], name=op.f('fk_events_return_id_returns'), ondelete='CASCADE'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = '0002'
 down_revision = '0001'
@@ -29,13 +29,13 @@ def upgrade() -> None:
     sa.Column('message_key', sa.String(length=64), nullable=False),
     sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'dead', 'skipped', name='notification_status', native_enum=False, create_constraint=True, length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
-    sa.Column('claimed_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivery_ref', sa.String(length=200), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['return_id'], ['returns.id'], name=op.f('fk_outbox_return_id_returns'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('message_key', name=op.f('uq_outbox_message_key'))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from integrations.slack.app import SlackContext
+from integrations.slack.context import SlackContext
 from integrations.slack.listeners import actions, commands, events, views
 
 

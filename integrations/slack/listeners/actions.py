@@ -9,30 +9,17 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
-from hub.returns import services as svc
-from hub.returns.models import Channel, Return
-from hub.returns.services import Actor
-from integrations.slack import blocks, lookups
-from integrations.slack.app import SlackContext
+from integrations.slack import blocks
 from integrations.slack.blocks import read_action_value, when
-from integrations.slack.operations import Outcome, Overtaken, apply
-from integrations.slack.people import NETWORK_ERRORS, Person, load_user, who_is
+from integrations.slack.changes import after_change, claim_change, move_change, snooze_change
+from integrations.slack.context import SLACK_CALL_ERRORS, SlackContext
+from integrations.slack.operations import apply
+from integrations.slack.people import who_is
 from integrations.slack.replies import Where, tell, update_message
 
 log = logging.getLogger(__name__)
 MOVE_ACTION = re.compile(r"^move:(?P<stage>[a-z][a-z0-9_]*)$")
-
-
-def spent_claim(action_id: str) -> bool:
-    """After a claim, the Claim button is spent."""
-    return action_id == "claim"
-
-
-def spent_all(action_id: str) -> bool:
-    """After a move (or when the message is out of date), Claim and every Move button are spent."""
-    return action_id == "claim" or action_id.startswith("move:")
 
 
 def register(app: App, ctx: SlackContext) -> None:
@@ -65,7 +52,7 @@ def on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], c
     where = Where.of(body)
     try:
         _on_button(ctx, body, action, client, where, to_stage, snooze_hours)
-    except Exception:  # noqa: BLE001 - after the ack, an unexpected error still gets a word to the clicker
+    except Exception:  # after the ack, an unexpected error still gets a word to the clicker
         log.exception("the %s button failed", action.get("action_id"))
         tell(client, where, "Something went wrong on the hub's side; nothing was changed. Try again, or use "
                             "the board.")
@@ -102,74 +89,6 @@ def _on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], 
     after_change(ctx, client, where, person, outcome, to_stage)
 
 
-def claim_change(ctx: SlackContext):  # noqa: ANN201 - an operations.Change
-    """Claim the return for the actor."""
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        r = svc.claim_return(s, ctx.workflow, actor, r.rma, now=ctx.runtime.now())
-        return r, f"claimed {r.rma}"
-
-    return change
-
-
-def snooze_change(ctx: SlackContext, hours: float):  # noqa: ANN201 - an operations.Change
-    """Hold back the return's delay alerts for `hours`."""
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        r = svc.snooze_return(s, ctx.workflow, actor, r.rma, hours, now=ctx.runtime.now())
-        return r, f"snoozed the alerts of {r.rma} for {hours:g} hours"
-
-    return change
-
-
-def move_change(ctx: SlackContext, to_stage: str, *, resolution: str | None = None, note: str | None = None):  # noqa: ANN201
-    """Move the return to `to_stage` (with a resolution or reason when the stage needs one)."""
-    target = ctx.workflow.stages[to_stage]
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        r = svc.move_return(s, ctx.workflow, actor, r.rma, to_stage, resolution=resolution, note=note,
-                            now=ctx.runtime.now())
-        return r, f"moved {r.rma} to “{target.name}”"
-
-    return change
-
-
-def after_change(ctx: SlackContext, client: WebClient, where: Where, person: Person, outcome: Outcome,
-                 to_stage: str | None) -> None:
-    """Show the result on the message (who claimed or moved it, and when), or tell the clicker why not."""
-    if outcome.duplicate:
-        return
-    now = ctx.runtime.now()
-    who = f"<@{person.slack_user_id}> ({blocks.esc(person.name)})"
-    if where.ephemeral and not where.blocks and outcome.rma:
-        where.blocks = fresh_detail(ctx, person, outcome.rma)
-    if outcome.ok:
-        if to_stage is None:
-            update_message(client, where, f":raising_hand: Claimed by {who} {when(now)}", drop=spent_claim)
-        else:
-            name = ctx.workflow.stages[to_stage].name
-            update_message(client, where, f":arrow_right: Moved to “{blocks.esc(name)}” by {who} {when(now)}",
-                           drop=spent_all)
-        return
-    tell(client, where, outcome.message)
-    if isinstance(outcome.error, Overtaken):
-        name = ctx.workflow.stages[outcome.error.stage].name if outcome.error.stage in ctx.workflow.stages else ""
-        update_message(client, where, f":information_source: Since moved on to “{blocks.esc(name)}”; "
-                                      "this message is out of date.", drop=spent_all)
-
-
-def fresh_detail(ctx: SlackContext, person: Person, rma: str) -> list[dict[str, Any]]:
-    """The return as `/returns <RMA>` shows it now (an ephemeral reply's click does not carry its blocks)."""
-    now = ctx.runtime.now()
-    with ctx.runtime.read_session_factory() as s:
-        user = load_user(s, person.user_id or 0)
-        found = lookups.find_returns(s, rma)
-        if user is None or not found:
-            return []
-        facts = lookups.detail_facts(s, ctx.workflow, found[0], now, Actor.person(user, Channel.SLACK))
-    return blocks.detail_message(facts, ctx.base_url, now)[1]
-
-
 def open_move_modal(ctx: SlackContext, client: WebClient, body: dict[str, Any], where: Where, rma: str,
                     stage: str | None, to_stage: str) -> None:
     """A move that needs a resolution or a reason asks for it in a modal first."""
@@ -183,6 +102,6 @@ def open_move_modal(ctx: SlackContext, client: WebClient, body: dict[str, Any], 
                              private_metadata=json.dumps(meta, separators=(",", ":")))
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
-    except NETWORK_ERRORS as exc:
+    except SLACK_CALL_ERRORS as exc:
         log.warning("views.open for a move modal failed: %s", exc)
         tell(client, where, "Slack did not open the form; try again, or use the board.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -12,16 +13,16 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
-from hub.errors import NotFound, ValidationFailed
-from hub.returns import services as svc
-from hub.returns.models import Channel, Return
-from hub.returns.services import Actor
-from integrations.slack import blocks, lookups
-from integrations.slack.app import SlackContext
+from hub.core.errors import NotFound, ValidationFailed
+from hub.returns.mentions import mention_handle
+from hub.returns.models import Channel
+from hub.returns.permissions import Actor, deny_create, may_create
+from integrations.slack import blocks, changes, lookups
 from integrations.slack.blocks import esc
-from integrations.slack.operations import Outcome, apply, is_not_found
+from integrations.slack.context import SLACK_CALL_ERRORS, SlackContext
+from integrations.slack.operations import Change, Outcome, apply, is_not_found
 from integrations.slack.parsing import Command, UsageError, help_text, parse, plain_text, slack_user_ids, usage_line
-from integrations.slack.people import NETWORK_ERRORS, Person, load_user, slack_id_of, who_is
+from integrations.slack.people import Person, load_user, slack_id_of, who_is
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def register(app: App, ctx: SlackContext) -> None:
         ack()
         try:
             run(ctx, cmd, command, respond, client)
-        except Exception:  # noqa: BLE001 - after the ack, an unexpected error still gets a reply
+        except Exception:  # after the ack, an unexpected error still gets a reply
             log.exception("%s %r failed", ctx.command, command.get("text"))
             respond(text=":x: Something went wrong on the hub's side; the change was not made. "
                          "Try again, or use the board.", response_type="ephemeral")
@@ -54,14 +55,33 @@ def reply(respond: Respond, message: blocks.Message) -> None:
     respond(text=text, blocks=body, response_type="ephemeral", replace_original=False)
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One /returns invocation, parsed and acknowledged: what every handler works with."""
+
+    ctx: SlackContext
+    cmd: Command
+    person: Person  # the invoking Slack user, linked to a hub user
+    payload: dict[str, Any]  # the slash command's payload as Slack sent it
+    respond: Respond
+    client: WebClient
+
+    def reply(self, message: blocks.Message) -> None:
+        """An ephemeral reply through the command's response_url."""
+        reply(self.respond, message)
+
+    def error(self, message: str, name: str | None = None) -> None:
+        """Reply with what went wrong, and the usage of command `name` ("" for the general one) when given."""
+        self.reply(_error(self.ctx, message, name))
+
+
 def run(ctx: SlackContext, cmd: Command, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
     """Carry out a parsed command as the linked hub user (after the acknowledgement)."""
     person = who_is(ctx.runtime, client, command["user_id"])
     if not person.is_mapped:
         reply(respond, blocks.result_message(person.refusal, ok=False))
         return
-    handler = HANDLERS[cmd.name]
-    handler(ctx, cmd, person, command, respond, client)
+    HANDLERS[cmd.name](Invocation(ctx, cmd, person, command, respond, client))
 
 
 def _error(ctx: SlackContext, message: str, name: str | None = None) -> blocks.Message:
@@ -79,40 +99,40 @@ def _actor(session: Session, person: Person) -> Actor:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def show(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-         client: WebClient) -> None:
+def show(inv: Invocation) -> None:
     """`/returns RMA-1042` or `/returns ORD-50012`: the return, or the order's returns."""
+    ctx, cmd = inv.ctx, inv.cmd
     now = ctx.runtime.now()
     with ctx.runtime.read_session_factory() as s:
         found = lookups.find_returns(s, cmd.rma)
         if not found:
-            reply(respond, _error(ctx, f"No return {cmd.rma} and no order with that number.", ""))
+            inv.error(f"No return {cmd.rma} and no order with that number.", "")
             return
         if len(found) == 1:
-            facts = lookups.detail_facts(s, ctx.workflow, found[0], now, _actor(s, person))
-            reply(respond, blocks.detail_message(facts, ctx.base_url, now))
+            facts = lookups.detail_facts(s, ctx.workflow, found[0], now, _actor(s, inv.person))
+            inv.reply(blocks.detail_message(facts, ctx.base_url, now))
             return
         rows = [{"rma": r.rma, "customer_name": r.customer_name, "stage_name": ctx.workflow.stages[r.stage].name
                  if r.stage in ctx.workflow.stages else r.stage, "due_at": None if r.is_closed else r.stage_due_at,
                  "assignee": r.assignee.name if r.assignee else None, "is_blocked": r.is_blocked} for r in found]
-        reply(respond, blocks.list_message(f"Returns of order {cmd.rma}", rows, len(rows), base_url=ctx.base_url,
-                                           now=now, more_url=blocks.board_url(ctx.base_url, q=cmd.rma), empty=""))
+        inv.reply(blocks.list_message(f"Returns of order {cmd.rma}", rows, len(rows), base_url=ctx.base_url, now=now,
+                                      more_url=blocks.board_url(ctx.base_url, q=cmd.rma), empty=""))
 
 
-def mine(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-         client: WebClient) -> None:
+def mine(inv: Invocation) -> None:
     """`/returns mine`: the open returns assigned to me."""
+    ctx = inv.ctx
     now = ctx.runtime.now()
     with ctx.runtime.read_session_factory() as s:
-        rows, total = lookups.assigned_to(s, ctx.workflow, person.user_id or 0, now)
-    reply(respond, blocks.list_message("Assigned to you", rows, total, base_url=ctx.base_url, now=now,
-                                       more_url=blocks.board_url(ctx.base_url, assignee="mine"),
-                                       empty="Nothing is assigned to you. Claim something from a queue!"))
+        rows, total = lookups.assigned_to(s, ctx.workflow, inv.person.user_id or 0, now)
+    inv.reply(blocks.list_message("Assigned to you", rows, total, base_url=ctx.base_url, now=now,
+                                  more_url=blocks.board_url(ctx.base_url, assignee="mine"),
+                                  empty="Nothing is assigned to you. Claim something from a queue!"))
 
 
-def queue(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-          client: WebClient) -> None:
+def queue(inv: Invocation) -> None:
     """`/returns queue [team]` and `/returns overdue [team]`: a team's open (or overdue) returns."""
+    ctx, cmd = inv.ctx, inv.cmd
     now = ctx.runtime.now()
     overdue = cmd.name == "overdue"
     with ctx.runtime.read_session_factory() as s:
@@ -120,10 +140,10 @@ def queue(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, An
             try:
                 teams = [lookups.find_team(ctx.workflow, cmd.text)]
             except KeyError as exc:
-                reply(respond, _error(ctx, str(exc.args[0]), cmd.name))
+                inv.error(str(exc.args[0]), cmd.name)
                 return
         else:
-            user = load_user(s, person.user_id or 0)
+            user = load_user(s, inv.person.user_id or 0)
             mine_ = [ctx.workflow.teams[k] for k in sorted(user.team_keys) if k in ctx.workflow.teams] if user else []
             teams = mine_ or list(ctx.workflow.teams.values())
         keys = [t.key for t in teams]
@@ -132,152 +152,143 @@ def queue(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, An
     title = f"Overdue in {names}" if overdue else f"Open in {names}"
     filters = {"team": keys[0] if len(keys) == 1 else "", "overdue": "1" if overdue else ""}
     empty = "Nothing is overdue. :tada:" if overdue else "The queue is empty."
-    reply(respond, blocks.list_message(title, rows, total, base_url=ctx.base_url, now=now,
-                                       more_url=blocks.board_url(ctx.base_url, **filters), empty=empty))
+    inv.reply(blocks.list_message(title, rows, total, base_url=ctx.base_url, now=now,
+                                  more_url=blocks.board_url(ctx.base_url, **filters), empty=empty))
 
 
 # --- changing -------------------------------------------------------------------------------------
 
 
-def _request_key(command: dict[str, Any]) -> str:
+def _request_key(payload: dict[str, Any]) -> str:
     # one slash command invocation has one trigger id; a retry of it carries the same one
-    return f"command:{command.get('trigger_id') or command.get('response_url')}"
+    return f"command:{payload.get('trigger_id') or payload.get('response_url')}"
 
 
-def _change(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-            change: Callable[[Session, Actor, Return], tuple[Return, str]], *, note: str | None = None) -> Outcome:
-    outcome = apply(ctx, person, _request_key(command), cmd.rma, change, note=note)
+def _change(inv: Invocation, change: Change, *, note: str | None = None) -> Outcome:
+    cmd = inv.cmd
+    outcome = apply(inv.ctx, inv.person, _request_key(inv.payload), cmd.rma, change, note=note)
     if outcome.ok:
-        reply(respond, blocks.result_message(outcome.message))
+        inv.reply(blocks.result_message(outcome.message))
     elif is_not_found(outcome):
-        reply(respond, _error(ctx, f"No return {cmd.rma}.", cmd.name))
+        inv.error(f"No return {cmd.rma}.", cmd.name)
     elif isinstance(outcome.error, ValidationFailed) and cmd.name == "move":
-        reply(respond, _error(ctx, outcome.message, "move"))
+        inv.error(outcome.message, "move")
     else:
-        reply(respond, blocks.result_message(outcome.message, ok=False))
+        inv.reply(blocks.result_message(outcome.message, ok=False))
     return outcome
 
 
-def move(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-         client: WebClient) -> None:
+def move(inv: Invocation) -> None:
     """`/returns move RMA <stage> [resolution | reason]`."""
-    wf = ctx.workflow
-    target = wf.stages[cmd.stage]
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        src = wf.stages.get(r.stage)
-        r = svc.move_return(s, wf, actor, r.rma, target.key, resolution=cmd.resolution or None,
-                            note=cmd.text or None, now=ctx.runtime.now())
-        to_team = wf.teams.get(target.team) if target.team else None
-        handoff = to_team is not None and src is not None and src.team != target.team
-        what = f"moved {r.rma} to “{target.name}”" + (f" (handed to {to_team.name})" if handoff else "")
-        return r, what
-
-    _change(ctx, cmd, person, command, respond, change, note=cmd.text or None)
+    cmd = inv.cmd
+    reason = cmd.text or None
+    _change(inv, changes.move_change(inv.ctx, cmd.stage, resolution=cmd.resolution or None, note=reason), note=reason)
 
 
-def assign(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-           client: WebClient) -> None:
-    """`/returns assign RMA @person|me|nobody`."""
-    target = cmd.assignee
-    assignee_id: int | None = None
+class _Unresolved(Exception):
+    """The person `assign` names is not one linked hub user; `message` is the reply saying so."""
+
+    def __init__(self, message: blocks.Message) -> None:
+        super().__init__(message[0])
+        self.message = message
+
+
+def _is_slack_user_id(target: str) -> bool:
+    return target.startswith(("U", "W")) and target[1:].isalnum() and target.isupper()
+
+
+def _linked_user_id(inv: Invocation, slack_user_id: str) -> int | None:
+    other = who_is(inv.ctx.runtime, inv.client, slack_user_id)
+    if not other.is_mapped:
+        raise _Unresolved(blocks.result_message(
+            f"<@{slack_user_id}> is not linked to a Returns Hub user: {other.problem}", ok=False))
+    return other.user_id
+
+
+def _user_id_by_handle(inv: Invocation, handle: str) -> int:
+    with inv.ctx.runtime.read_session_factory() as s:
+        found = lookups.users_by_handle(s, handle)
+    if len(found) != 1:
+        why = "Nobody" if not found else "More than one person"
+        raise _Unresolved(_error(inv.ctx, f"{why} in Returns Hub goes by {handle}.", "assign"))
+    return found[0].id
+
+
+def _assignee_id(inv: Invocation) -> int | None:
+    """The hub user `assign` names (me, a Slack @mention or a hub @handle); None for nobody."""
+    target = inv.cmd.assignee
     if target == "me":
-        assignee_id = person.user_id
-    elif target.startswith(("U", "W")) and target[1:].isalnum() and target.isupper():
-        other = who_is(ctx.runtime, client, target)
-        if not other.is_mapped:
-            reply(respond, blocks.result_message(f"<@{target}> is not linked to a Returns Hub user: {other.problem}",
-                                                 ok=False))
-            return
-        assignee_id = other.user_id
-    elif target != "nobody":
-        with ctx.runtime.read_session_factory() as s:
-            found = lookups.users_by_handle(s, target)
-        if len(found) != 1:
-            why = "Nobody" if not found else "More than one person"
-            reply(respond, _error(ctx, f"{why} in Returns Hub goes by {target}.", "assign"))
-            return
-        assignee_id = found[0].id
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        assignee = s.get(User, assignee_id) if assignee_id else None
-        r = svc.assign_return(s, ctx.workflow, actor, r.rma, assignee, now=ctx.runtime.now())
-        if assignee is None:
-            return r, f"unassigned {r.rma}"
-        if assignee.id == person.user_id:
-            return r, f"took {r.rma}"
-        return r, f"assigned {r.rma} to {assignee.name}"
-
-    outcome = _change(ctx, cmd, person, command, respond, change)
-    if outcome.ok and assignee_id and assignee_id != person.user_id and not outcome.duplicate:
-        slack_id_of(ctx.runtime, client, assignee_id)  # link them now, so their @mentions reach them in Slack
+        return inv.person.user_id
+    if _is_slack_user_id(target):
+        return _linked_user_id(inv, target)
+    if target == "nobody":
+        return None
+    return _user_id_by_handle(inv, target)
 
 
-def note(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-         client: WebClient) -> None:
-    """`/returns note RMA <text>`: a comment; Slack @mentions become the hub's @handles."""
-    handles: dict[str, str] = {}
-    for slack_id in slack_user_ids(cmd.text):
-        other = who_is(ctx.runtime, client, slack_id)
-        if other.is_mapped:
-            with ctx.runtime.read_session_factory() as s:
-                user = s.get(User, other.user_id)
-                if user is not None:
-                    handles[slack_id] = svc.mention_handle(user)
-    body = plain_text(cmd.text, handles)
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        svc.add_comment(s, actor, r.rma, body, now=ctx.runtime.now(), workflow=ctx.workflow)
-        return r, f"commented on {r.rma}"
-
-    _change(ctx, cmd, person, command, respond, change, note=body)
-
-
-def flag(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-         client: WebClient) -> None:
-    """`/returns flag RMA <reason>`."""
-    reason = plain_text(cmd.text)
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        r = svc.flag_return(s, ctx.workflow, actor, r.rma, reason, now=ctx.runtime.now())
-        return r, f"flagged {r.rma} as blocked"
-
-    _change(ctx, cmd, person, command, respond, change, note=reason)
-
-
-def unflag(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-           client: WebClient) -> None:
-    """`/returns unflag RMA`."""
-
-    def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
-        r = svc.unflag_return(s, ctx.workflow, actor, r.rma, now=ctx.runtime.now())
-        return r, f"cleared the block on {r.rma}"
-
-    _change(ctx, cmd, person, command, respond, change)
-
-
-def new(ctx: SlackContext, cmd: Command, person: Person, command: dict[str, Any], respond: Respond,
-        client: WebClient) -> None:
-    """`/returns new`: the new-return modal, for those who may create returns."""
-    wf = ctx.workflow
-    with ctx.runtime.read_session_factory() as s:
-        allowed = svc.may_act_on(_actor(s, person), wf, wf.initial_stage.key)
-    if not allowed:
-        team = wf.team_of(wf.initial_stage.key)
-        reply(respond, blocks.result_message(
-            f"Only {team.name if team else 'its team'}, leads and admins can create returns.", ok=False))
-        return
-    metadata = json.dumps({"response_url": command.get("response_url"), "channel_id": command.get("channel_id")})
+def assign(inv: Invocation) -> None:
+    """`/returns assign RMA @person|me|nobody`."""
+    me = inv.person.user_id
     try:
-        client.views_open(trigger_id=command["trigger_id"], view=blocks.new_return_modal(wf, metadata))
-    except NETWORK_ERRORS as exc:
+        assignee_id = _assignee_id(inv)
+    except _Unresolved as exc:
+        inv.reply(exc.message)
+        return
+    outcome = _change(inv, changes.assign_change(inv.ctx, assignee_id, me=me))
+    if outcome.ok and assignee_id and assignee_id != me and not outcome.duplicate:
+        slack_id_of(inv.ctx.runtime, inv.client, assignee_id)  # link them now, so their @mentions reach them in Slack
+
+
+def _hub_handles(inv: Invocation, text: str) -> dict[str, str]:
+    """The hub @handle of each linked Slack user @mentioned in `text`, by Slack user id."""
+    handles: dict[str, str] = {}
+    for slack_id in slack_user_ids(text):
+        other = who_is(inv.ctx.runtime, inv.client, slack_id)
+        if not other.is_mapped:
+            continue
+        with inv.ctx.runtime.read_session_factory() as s:
+            user = s.get(User, other.user_id)
+            if user is not None:
+                handles[slack_id] = mention_handle(user)
+    return handles
+
+
+def note(inv: Invocation) -> None:
+    """`/returns note RMA <text>`: a comment; Slack @mentions become the hub's @handles."""
+    body = plain_text(inv.cmd.text, _hub_handles(inv, inv.cmd.text))
+    _change(inv, changes.comment_change(inv.ctx, body), note=body)
+
+
+def flag(inv: Invocation) -> None:
+    """`/returns flag RMA <reason>`."""
+    reason = plain_text(inv.cmd.text)
+    _change(inv, changes.flag_change(inv.ctx, reason), note=reason)
+
+
+def unflag(inv: Invocation) -> None:
+    """`/returns unflag RMA`."""
+    _change(inv, changes.unflag_change(inv.ctx))
+
+
+def new(inv: Invocation) -> None:
+    """`/returns new`: the new-return modal, for those who may create returns."""
+    wf = inv.ctx.workflow
+    with inv.ctx.runtime.read_session_factory() as s:
+        acting = _actor(s, inv.person)
+        if not may_create(acting, wf):
+            inv.reply(blocks.result_message(deny_create(acting, wf).message, ok=False))
+            return
+    payload = inv.payload
+    metadata = json.dumps({"response_url": payload.get("response_url"), "channel_id": payload.get("channel_id")})
+    try:
+        inv.client.views_open(trigger_id=payload["trigger_id"], view=blocks.new_return_modal(wf, metadata))
+    except SLACK_CALL_ERRORS as exc:
         log.warning("views.open for the new-return modal failed: %s", exc)
-        reply(respond, blocks.result_message("Slack did not open the form (it allows 3 seconds); try again, "
-                                             "or use the board.", ok=False))
+        inv.reply(blocks.result_message("Slack did not open the form (it allows 3 seconds); try again, "
+                                        "or use the board.", ok=False))
 
 
-HANDLERS: dict[str, Callable[..., None]] = {
+HANDLERS: dict[str, Callable[[Invocation], None]] = {
     "show": show, "mine": mine, "queue": queue, "overdue": queue, "move": move, "assign": assign, "note": note,
     "flag": flag, "unflag": unflag, "new": new,
 }
-

@@ -9,9 +9,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from integrations.slack import blocks, lookups
-from integrations.slack.app import SlackContext
+from integrations.slack.context import SLACK_CALL_ERRORS, SlackContext
 from integrations.slack.operations import remember
-from integrations.slack.people import NETWORK_ERRORS, load_user, who_is
+from integrations.slack.people import load_user, who_is
 
 log = logging.getLogger(__name__)
 
@@ -52,5 +52,5 @@ def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str) -> No
     """views.publish the user's Home tab."""
     try:
         client.views_publish(user_id=slack_user_id, view=home_for(ctx, slack_user_id, client))
-    except NETWORK_ERRORS as exc:
+    except SLACK_CALL_ERRORS as exc:
         log.warning("views.publish for %s failed: %s", slack_user_id, exc)

@@ -14,14 +14,14 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from hub.returns.services import ItemDraft, ReturnDraft
+from hub.returns.drafts import ItemDraft, ReturnDraft
 from integrations.slack import blocks
-from integrations.slack.app import SlackContext
 from integrations.slack.blocks import MOVE_FIELDS, NEW_RETURN_FIELDS, modal_errors, view_values
-from integrations.slack.listeners.actions import after_change, move_change
+from integrations.slack.changes import after_change, move_change
+from integrations.slack.context import SLACK_CALL_ERRORS, SlackContext
 from integrations.slack.operations import apply as apply_change
 from integrations.slack.operations import create
-from integrations.slack.people import NETWORK_ERRORS, Person, known_person
+from integrations.slack.people import Person, known_person
 from integrations.slack.replies import Where
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def submit_new_return(ctx: SlackContext, ack: Ack, body: dict[str, Any], view: d
         done.append(blocks.return_actions(outcome.facts, ctx.base_url))
         try:
             WebhookClient(meta["response_url"], timeout=10).send(text=text, blocks=done, response_type="ephemeral")
-        except NETWORK_ERRORS as exc:
+        except SLACK_CALL_ERRORS as exc:
             log.warning("could not confirm the new return %s in Slack: %s", outcome.rma, exc)
 
 

@@ -7,8 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the hub package
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_SLACK_COMMAND = "/returns"
@@ -33,7 +34,7 @@ class Settings:
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read HUB_* and SLACK_* variables; empty values count as unset."""
         env = {k: v for k, v in (os.environ if environ is None else environ).items() if v != ""}
         instance_dir = Path(env.get("HUB_INSTANCE_DIR", "instance")).resolve()

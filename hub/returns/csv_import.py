@@ -16,9 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.errors import DomainError, PermissionDenied, ValidationFailed
+from hub.core.errors import DomainError, ValidationFailed
+from hub.returns.drafts import CleanReturn, ItemDraft, ReturnDraft, validate_draft
 from hub.returns.models import Return
-from hub.returns.services import Actor, CleanReturn, ItemDraft, ReturnDraft, create_return, may_act_on, validate_draft
+from hub.returns.permissions import Actor, deny_create, may_create
+from hub.returns.services import Imported, import_returns
 from hub.workflow import Stage, Workflow
 
 REQUIRED_COLUMNS = (
@@ -36,7 +38,6 @@ RETURN_COLUMNS = (
     "stage", "created_at", "priority", "carrier", "tracking_number",
 )
 _CASE_INSENSITIVE = frozenset({"customer_email", "customer_locale", "stage", "priority"})
-# validate_draft does not bound these yet, but the database does (PostgreSQL refuses longer values)
 FLUSH_EVERY = 500  # returns per flush: large enough to batch the INSERTs, small enough to report progress
 _IN_CHUNK = 500  # RMAs per IN (...) when looking for ones already imported
 
@@ -380,30 +381,31 @@ def import_csv(
     source = str(stream_or_path) if isinstance(stream_or_path, str | os.PathLike) else getattr(
         stream_or_path, "name", "")
     report = ImportReport(source=str(source))
-    initial = workflow.initial_stage
-    if not may_act_on(actor, workflow, initial.key):
-        raise PermissionDenied(f"{actor.name} cannot import returns: new returns start in “{initial.name}”, "
-                               "which belongs to another team; only its members, leads and admins can.")
+    if not may_create(actor, workflow):
+        raise deny_create(actor, workflow)
+    ready = _plan(session, workflow, stream_or_path, report, now)
+    if report.errors and not skip_bad_rows:
+        report.skipped = []
+        raise ImportFailed(report, bad_rows=True)
+    _apply(session, workflow, actor, ready, report, progress)
+    return report
+
+
+def _plan(session: Session, workflow: Workflow, stream_or_path: str | os.PathLike[str] | IO[bytes] | IO[str],
+          report: ImportReport, now: datetime) -> list[_Ready]:
+    """Read and check the whole file: the returns ready to create; every bad line goes to `report.errors`."""
     text = _read_text(stream_or_path, report)
     records = _records(text, report)
     first = next(records, None)
     if first is None:
         raise _fail(report, 1, f"the file is empty; the first line must be the header row: {', '.join(COLUMNS)}")
     header = _header(*first, report)
-
     groups = _groups(records, header, report)
     existing = _existing(session, list(groups))
     ready: list[_Ready] = []
     for rma, group in groups.items():
         if rma in existing:
-            order = group.rows[0].values["order_number"].strip()
-            if order and order != existing[rma]:
-                report.errors.append(LineError(
-                    group.rows[0].line, "rma",
-                    f"{rma} already exists for order {existing[rma]}, not {order}; give this return another RMA",
-                ))
-            else:
-                report.already_imported.append(rma)
+            _already_there(rma, group, existing[rma], report)
             continue
         errors, result = _check_group(group, workflow, now)
         report.errors.extend(errors)
@@ -412,23 +414,37 @@ def import_csv(
         else:
             ready.append(result)
     report.errors.sort(key=lambda e: (e.line, header.get(e.column or "", -1)))
-    if report.errors and not skip_bad_rows:
-        report.skipped = []
-        raise ImportFailed(report, bad_rows=True)
+    return ready
 
+
+def _already_there(rma: str, group: _Group, stored_order: str, report: ImportReport) -> None:
+    """An RMA of the file is in the database: the same return (skipped), or a clash with another order."""
+    order = group.rows[0].values["order_number"].strip()
+    if order and order != stored_order:
+        report.errors.append(LineError(
+            group.rows[0].line, "rma",
+            f"{rma} already exists for order {stored_order}, not {order}; give this return another RMA",
+        ))
+    else:
+        report.already_imported.append(rma)
+
+
+def _apply(session: Session, workflow: Workflow, actor: Actor, ready: list[_Ready], report: ImportReport,
+           progress: Progress | None) -> None:
+    """Create the checked returns, flushing and reporting progress every FLUSH_EVERY returns."""
     total = len(ready)
     if progress:
         progress(0, total)
     try:
-        for done, item in enumerate(ready, start=1):
-            create_return(session, workflow, actor, item.clean, now=item.created_at, stage_key=item.stage.key,
-                          batch=True)
-            report.imported += 1
-            report.imported_lines += item.lines
-            if done % FLUSH_EVERY == 0 or done == total:
-                session.flush()
-                if progress:
-                    progress(done, total)
+        for start in range(0, total, FLUSH_EVERY):
+            chunk = ready[start:start + FLUSH_EVERY]
+            import_returns(session, workflow, actor,
+                           [Imported(item.clean, item.created_at, item.stage.key) for item in chunk])
+            session.flush()
+            report.imported += len(chunk)
+            report.imported_lines += sum(item.lines for item in chunk)
+            if progress:
+                progress(start + len(chunk), total)
     except IntegrityError as exc:
         if "rma" not in str(exc.orig).lower():
             raise
@@ -437,5 +453,3 @@ def import_csv(
         report.errors.append(LineError(0, None, "another import or user created some of these RMAs meanwhile; "
                                                 "nothing was imported: run the import again to skip them"))
         raise ImportFailed(report) from None
-    return report
-

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, render_template, url_for
-from flask_login import current_user
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from hub.accounts.models import initials_of
-from hub.returns.models import EVENT_WORDS
+from hub.returns.mentions import MENTION_RE
+from hub.returns.models import Event
 from hub.returns.queries import sla_state
-from hub.returns.services import MENTION_RE
+from hub.returns.timeline import EventText, describe_event, format_duration, stage_label
 from hub.web.context import now, workflow
+from hub.web.login import current_user
 from hub.workflow import Workflow
 
 bp = Blueprint("views", __name__)
@@ -28,7 +30,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         duration=format_duration, local=format_local, ago=lambda dt: format_duration(now() - dt),
         until=lambda dt: format_duration(dt - now()), mentions=render_mentions, initials=initials_of,
-        isotime=lambda iso: format_local(datetime.fromisoformat(iso)) if iso else "",
+        isotime=format_iso,
     )
 
     @app.context_processor
@@ -36,17 +38,10 @@ def init_app(app: Flask) -> None:
         wf = workflow()
         return {
             "wf": wf, "now": now(), "sla_state": sla_state, "SLA_LABELS": SLA_LABELS,
-            "EVENT_WORDS": EVENT_WORDS, "stage_name": lambda k: _stage_name(wf, k),
+            "describe": lambda e: describe(wf, e), "stage_name": lambda k: stage_label(wf, k),
             "reason_label": lambda code: wf.reasons.get(code, code.replace("_", " ") if code else ""),
             "team_of": lambda k: wf.team_of(k) if k in wf.stages else None,
         }
-
-
-def _stage_name(wf: Workflow, key: str | None) -> str:
-    if not key:
-        return ""
-    stage = wf.stages.get(key)
-    return stage.name if stage else f"{key} (no longer configured)"
 
 
 def display_zone() -> ZoneInfo:
@@ -59,26 +54,22 @@ def display_zone() -> ZoneInfo:
     return next(iter(wf.teams.values())).timezone if wf.teams else ZoneInfo("UTC")
 
 
+def format_iso(iso: str | None) -> str:
+    """An ISO time (as events store them) in the display zone."""
+    return format_local(datetime.fromisoformat(iso)) if iso else ""
+
+
+def describe(wf: Workflow, e: Event) -> EventText:
+    """A timeline entry in the one wording the page, Slack and e-mail share."""
+    return describe_event(e.kind, e.payload or {}, wf, from_stage=e.from_stage, to_stage=e.to_stage,
+                          format_time=format_iso)
+
+
 def format_local(dt: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
     """A UTC time in the display zone."""
     if dt is None:
         return ""
     return dt.astimezone(display_zone()).strftime(fmt)
-
-
-def format_duration(delta: timedelta) -> str:
-    """A compact duration: 45m, 5h, 3d 4h."""
-    seconds = int(delta.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{sign}{days}d {hours}h" if hours else f"{sign}{days}d"
-    if hours:
-        return f"{sign}{hours}h {minutes}m" if minutes and hours < 10 else f"{sign}{hours}h"
-    return f"{sign}{minutes}m"
 
 
 def render_mentions(body: str) -> Markup:
@@ -101,7 +92,7 @@ def theme_css() -> Response:
 
 
 @bp.get("/")
-def index() -> Response:
+def index() -> WerkzeugResponse:
     """The board is the home page."""
     from flask import redirect
 

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 import click
 
 from hub.accounts.services import sync_teams
-from hub.db import upgrade
-from hub.runtime import Runtime, StartupError
-from hub.workflow import ConfigError
+from hub.cli.common import fail, load_settings
+from hub.core.db import upgrade
+from hub.core.runtime import Runtime, StartupError
+from hub.workflow import ConfigError, load_workflow
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -49,7 +50,6 @@ def _serve(app: Flask, host: str, port: int, threads: int) -> None:
 def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Run the web app under the production WSGI server (waitress)."""
     from hub.app import create_app
-    from hub.cli import fail, load_settings
 
     settings = load_settings()
     if not settings.secret_key:
@@ -62,7 +62,7 @@ def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     _logging()
     click.echo(f"Returns Hub on http://{host}:{port}/ (public URL {settings.base_url})")
     if with_scheduler:
-        _start_scheduler(app.extensions["hub.runtime"])
+        _start_scheduler(app.extensions["hub.core.runtime"])
     _serve(app, host, port, threads)
 
 
@@ -74,9 +74,8 @@ def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
 def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
     """Seed demo data in a fresh SQLite file and run the app on 127.0.0.1 (no other service needed)."""
     from hub.app import create_app
-    from hub.cli import fail, load_settings
-    from hub.cli_demo_data import describe
-    from hub.demo_data import seed_demo
+    from hub.cli.demo import describe
+    from hub.demo.seed import seed_demo
 
     base = load_settings()
     path = base.instance_dir / "demo.sqlite3"
@@ -85,7 +84,7 @@ def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
     settings = replace(base, database_url=f"sqlite:///{path}", secret_key=base.secret_key or secrets.token_urlsafe(32),
                        base_url=f"http://127.0.0.1:{port}")
     try:
-        rt = Runtime.from_settings(settings)
+        rt = Runtime.from_settings(settings, load_workflow(settings.config_path))
     except ConfigError as exc:
         fail(exc.describe())
     upgrade(rt.engine)

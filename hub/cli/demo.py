@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hub.demo_data import DemoSummary, seed_demo
-from hub.errors import DomainError
+from hub.cli.common import Context, fail
+from hub.core.errors import DomainError
+from hub.demo.seed import DemoSummary, seed_demo
 
 if TYPE_CHECKING:
-    from hub.cli import Context
     from hub.workflow import Workflow
 
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 @click.pass_obj
 def seed_demo_cmd(ctx: Context, returns_per_stage: int, seed: int) -> None:
     """Fill an empty database with demo users and realistic returns in every stage."""
-    from hub.cli import fail  # hub.cli imports this module at its end
-
     rt = ctx.ready_runtime()
     started = time.perf_counter()
     try:

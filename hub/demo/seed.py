@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import tomllib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -14,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Role, User
 from hub.accounts.services import add_user, sync_teams
-from hub.alerts import scan_batch
-from hub.errors import DomainError
+from hub.alerts.scan import mark_alerts_raised
+from hub.core.errors import DomainError
 from hub.notifications.models import Notification
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft, ReturnDraft, validate_draft
 from hub.returns.models import Channel, Comment, Event, Priority, Return, ReturnItem
+from hub.returns.permissions import Actor
 from hub.returns.queries import sla_state
-from hub.returns.services import Actor, ItemDraft, ReturnDraft
-from hub.sla import due_at, due_soon_at, is_working_day
 from hub.workflow import Stage, Team, Workflow
+from hub.workflow.calendar import due_at, due_soon_at, subtract_business_hours
 
 DEMO_PASSWORD = "demo-password"
 DEMO_DOMAIN = "demo.example"
@@ -78,197 +81,27 @@ class Product:
     weight: int
 
 
-# a few products come back far more often than the rest: that is what returns analytics shows
-CATALOGUE: tuple[Product, ...] = (
-    Product("JEANS-SLIM-32", "Slim-fit jeans, dark blue, W32 L32", "apparel", "69.95", 40),
-    Product("EARBUDS-PRO", "Wireless earbuds Pro", "electronics", "149.00", 28),
-    Product("DRESS-WRAP-M", "Wrap dress, floral print, M", "apparel", "59.95", 22),
-    Product("SNEAKER-RUN-42", "Running shoe Aero, size 42", "footwear", "129.95", 18),
-    Product("WATCH-FIT2", "Fitness watch Fit 2", "electronics", "199.00", 9),
-    Product("TSHIRT-BASIC-M", "Organic basic T-shirt, white, M", "apparel", "19.95", 8),
-    Product("GRINDER-BURR", "Electric burr coffee grinder", "kitchen", "89.95", 7),
-    Product("HOODIE-GRY-L", "Hoodie, heather grey, L", "apparel", "49.95", 6),
-    Product("DUVET-COV-200", "Duvet cover 200x220, washed cotton", "home", "49.95", 6),
-    Product("JACKET-RAIN-M", "Waterproof rain jacket, M", "apparel", "119.00", 5),
-    Product("BOOT-CHELSEA-39", "Chelsea boots, black leather, size 39", "footwear", "149.00", 5),
-    Product("HEADPH-NC700", "Noise-cancelling headphones NC700", "electronics", "279.00", 5),
-    Product("CHINO-BEIGE-34", "Chino trousers, beige, W34", "apparel", "54.95", 4),
-    Product("SPEAKER-BT-MINI", "Bluetooth speaker Mini", "electronics", "49.95", 4),
-    Product("LAMP-DESK-LED", "LED desk lamp, dimmable", "home", "59.95", 4),
-    Product("PAN-SET-3", "Non-stick pan set, 3 pieces", "kitchen", "99.95", 4),
-    Product("KNIT-WOOL-S", "Merino wool jumper, navy, S", "apparel", "89.95", 3),
-    Product("SHIRT-OXF-L", "Oxford shirt, light blue, L", "apparel", "44.95", 3),
-    Product("CHARGER-65W", "USB-C charger 65 W", "electronics", "39.95", 3),
-    Product("EREADER-6", "E-reader 6 inch, 16 GB", "electronics", "129.00", 3),
-    Product("MIRROR-ROUND-60", "Round wall mirror, 60 cm", "home", "79.00", 3),
-    Product("VASE-GLASS", "Hand-blown glass vase", "home", "34.95", 3),
-    Product("KETTLE-GOOSE", "Gooseneck kettle 1 l", "kitchen", "69.00", 3),
-    Product("BIKE-LIGHT-SET", "Bike light set, USB rechargeable", "sports", "29.95", 3),
-    Product("BRICKS-TRAIN", "Building bricks express train", "toys", "89.99", 3),
-    Product("SANDAL-LTH-38", "Leather sandals, cognac, size 38", "footwear", "64.95", 2),
-    Product("KEYB-MECH", "Mechanical keyboard, US international", "electronics", "109.00", 2),
-    Product("CUSHION-VELV", "Velvet cushion 45x45, olive", "home", "24.95", 2),
-    Product("YOGA-MAT-6", "Yoga mat 6 mm, sage green", "sports", "39.95", 2),
-    Product("PUZZLE-1000", "Jigsaw puzzle, 1000 pieces", "toys", "17.95", 2),
-    Product("KNIFE-CHEF-20", "Chef's knife 20 cm", "kitchen", "59.00", 1),
-)
-
-# reasons a product of each category typically comes back for, with relative weights
-REASONS_BY_CATEGORY: dict[str, dict[str, int]] = {
-    "apparel": {"too_small": 34, "too_large": 26, "changed_mind": 14, "not_as_described": 12,
-                "wrong_item": 6, "damaged": 4, "late_delivery": 4},
-    "footwear": {"too_small": 38, "too_large": 24, "changed_mind": 12, "not_as_described": 10,
-                 "damaged": 6, "wrong_item": 6, "late_delivery": 4},
-    "electronics": {"defective": 38, "damaged": 14, "not_as_described": 14, "missing_parts": 12,
-                    "changed_mind": 12, "wrong_item": 6, "late_delivery": 4},
-    "home": {"damaged": 34, "not_as_described": 20, "changed_mind": 18, "defective": 10,
-             "missing_parts": 8, "wrong_item": 6, "late_delivery": 4},
-    "kitchen": {"defective": 28, "damaged": 26, "not_as_described": 16, "changed_mind": 14,
-                "missing_parts": 8, "wrong_item": 5, "late_delivery": 3},
-    "sports": {"defective": 26, "not_as_described": 22, "changed_mind": 22, "damaged": 14,
-               "wrong_item": 10, "late_delivery": 6},
-    "toys": {"missing_parts": 28, "damaged": 24, "changed_mind": 20, "defective": 14,
-             "wrong_item": 9, "late_delivery": 5},
-}
-
-# what a customer writes with a reason, in their language (English when none matches)
+# the demo shop's catalogue, people and wordings are data: hub/demo/catalogue.toml
+_DATA = tomllib.loads(resources.files("hub.demo").joinpath("catalogue.toml").read_text("utf-8"))
+CATALOGUE: tuple[Product, ...] = tuple(Product(**p) for p in _DATA["products"])
+REASONS_BY_CATEGORY: dict[str, dict[str, int]] = _DATA["reasons_by_category"]
 REASON_NOTES: dict[str, dict[str, tuple[str, ...]]] = {
-    "too_small": {
-        "en": ("Runs a size small, I ordered my usual size.", "Too tight around the shoulders.",
-               "Would like one size up please."),
-        "nl": ("Valt een maat kleiner dan aangegeven.", "Te krap, graag een maat groter."),
-        "de": ("Fällt eine Nummer kleiner aus.", "Zu eng, bitte eine Größe größer."),
-    },
-    "too_large": {
-        "en": ("The size chart says M but it fits like an L.", "Too long in the legs."),
-        "nl": ("Veel te ruim, de maattabel klopt niet.", "Pijpen zijn te lang."),
-        "de": ("Viel zu weit, die Größentabelle stimmt nicht.",),
-    },
-    "damaged": {
-        "en": ("Box was crushed and the product is cracked.", "Arrived with a big scratch on the front."),
-        "nl": ("Doos was ingedeukt, product heeft een barst.", "Kwam aan met een flinke kras."),
-        "de": ("Paket war beschädigt, Produkt hat einen Sprung.",),
-    },
-    "defective": {
-        "en": ("Stopped charging after three days.", "Left earbud has no sound.", "Does not switch on."),
-        "nl": ("Laadt niet meer op na een week.", "Gaat niet aan.", "Maakt een raar geluid."),
-        "de": ("Lässt sich nicht mehr laden.", "Geht nicht an."),
-    },
-    "wrong_item": {
-        "en": ("Received a different colour than ordered.", "Got size 40 instead of 42."),
-        "nl": ("Verkeerde kleur ontvangen.", "Ander artikel in de doos dan besteld."),
-        "de": ("Falsche Farbe geliefert.",),
-    },
-    "not_as_described": {
-        "en": ("Colour is much darker than on the photos.", "Material feels cheaper than described."),
-        "nl": ("Kleur wijkt erg af van de foto's.", "Stof is dunner dan beschreven."),
-        "de": ("Farbe weicht stark von den Fotos ab.",),
-    },
-    "changed_mind": {
-        "en": ("Found it cheaper elsewhere.", "Bought it as a gift, they already had one."),
-        "nl": ("Toch niet nodig.", "Was een cadeau, maar ze hadden het al."),
-        "de": ("Doch nicht benötigt.",),
-    },
-    "late_delivery": {
-        "en": ("Arrived after the birthday it was meant for.",),
-        "nl": ("Kwam pas na de verjaardag binnen.",),
-        "de": ("Kam zu spät für den Geburtstag.",),
-    },
-    "missing_parts": {
-        "en": ("The charging cable was not in the box.", "Manual and two screws missing."),
-        "nl": ("Oplaadkabel zat er niet bij.", "Er ontbreken onderdelen."),
-        "de": ("Ladekabel fehlte.",),
-    },
+    reason: {lang: tuple(notes) for lang, notes in langs.items()} for reason, langs in _DATA["reason_notes"].items()
 }
-
 NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "nl": (
-        ("Sanne", "Daan", "Lotte", "Bram", "Emma", "Lucas", "Fleur", "Sem", "Anouk", "Jesse", "Iris",
-         "Thijs", "Noor", "Ruben", "Eva", "Lars", "Femke", "Jeroen", "Marieke", "Joost", "Sophie",
-         "Milan", "Lieke", "Wouter", "Esther", "Niels", "Julia", "Koen", "Annelies", "Pieter"),
-        ("de Vries", "Jansen", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "de Boer",
-         "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "van Dijk", "Dekker", "Brouwer",
-         "de Wit", "Dijkstra", "Smits", "de Graaf", "van der Meer", "Kok", "Jacobs", "van Leeuwen",
-         "Willems", "Vermeulen", "van der Linden", "Schouten", "Hoekstra"),
-    ),
-    "en": (
-        ("Oliver", "Amelia", "Harry", "Isla", "Jack", "Olivia", "George", "Ava", "Noah", "Emily",
-         "Charlie", "Sophie", "Thomas", "Grace", "James", "Chloe", "William", "Lily", "Daniel", "Hannah"),
-        ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson",
-         "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood",
-         "Jackson", "Clarke", "O'Brien"),
-    ),
-    "de": (
-        ("Lukas", "Anna", "Leon", "Marie", "Felix", "Sophie", "Jonas", "Lena", "Maximilian", "Hannah",
-         "Paul", "Lea", "Finn", "Mia", "Jan", "Katharina", "Tobias", "Julia", "Moritz", "Jürgen"),
-        ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz",
-         "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf", "Schröder", "Neumann",
-         "Schwarz", "Zimmermann"),
-    ),
+    lang: (tuple(n["first"]), tuple(n["last"])) for lang, n in _DATA["names"].items()
 }
-LOCALES = {"nl": 50, "en": 35, "de": 15}
-# reserved example domains (RFC 2606), so a demo never mails a real person
-MAIL_DOMAINS = ("example.com", "example.net", "example.org")
-
-# the demo staff: an admin, then a lead and a member for each team, in the order of the config
-STAFF_NAMES = (
-    "Femke Visser", "Sanne Jansen", "Tom Bakker", "Mohamed El Amrani", "Lisa de Boer", "Kees Mulder",
-    "Priya Raman", "Joris van Dam", "Eline Smit", "Ahmet Yilmaz", "Nina Kowalski", "Bas Hendriks",
-)
-
-CARRIERS: dict[str, dict[str, int]] = {
-    "nl": {"PostNL": 60, "DHL": 30, "DPD": 10},
-    "de": {"DHL": 55, "DPD": 20, "Hermes": 15, "GLS": 10},
-    "en": {"UPS": 45, "DHL Express": 35, "DPD": 20},
-}
-
+LOCALES: dict[str, int] = _DATA["locales"]
+MAIL_DOMAINS: tuple[str, ...] = tuple(_DATA["people"]["mail_domains"])
+STAFF_NAMES: tuple[str, ...] = tuple(_DATA["people"]["staff"])
+CARRIERS: dict[str, dict[str, int]] = _DATA["carriers"]
 BLOCK_REASONS: dict[str, tuple[str, ...]] = {
-    "new": ("Waiting for photos of the damage from the customer",
-            "Order not found in the webshop: asked the customer for the order confirmation",
-            "Customer wants an exchange for a size that is out of stock",
-            "Third return this month from this address: checking before approving"),
-    "approved": ("Pickup failed twice: customer not at home",
-                 "Return label bounced: house number missing in the address",
-                 "Customer asks for the pickup after their holiday",
-                 "Bulky parcel needs a freight pickup: quote requested"),
-    "in_transit": ("No tracking updates for 4 days: claim opened with the carrier",
-                   "Carrier reports the parcel damaged at the sorting hub",
-                   "Parcel sent back to the customer: label unreadable"),
-    "received": ("Parcel arrived without the RMA slip: matching it to an order",
-                 "Box holds a different product than the one registered",
-                 "Waiting for a test charger to check the device"),
-    "inspected": ("Missing parts: asked the customer to send the charging case",
-                  "Refund above €250 needs a lead's approval",
-                  "Customer disputes the deduction for signs of use",
-                  "Refund failed at the payment provider: retrying by bank transfer"),
+    k: tuple(v) for k, v in _DATA["block_reasons"].items() if k != "generic"
 }
-GENERIC_BLOCK_REASONS = ("Waiting for the customer to reply", "Needs a decision from the team lead",
-                         "Waiting for information from the carrier")
-
-COMMENTS: dict[str, tuple[str, ...]] = {
-    "new": ("Called the customer: they would rather have an exchange one size up.",
-            "Photos received, the damage is clearly visible on the corner.",
-            "First return from this customer, order history looks normal.",
-            "Customer wrote in Dutch; replied with the NL template."),
-    "approved": ("Label sent by e-mail; the customer drops the parcel at a service point.",
-                 "Pickup booked for tomorrow between 9:00 and 13:00.",
-                 "Customer lost the label, sent a new one."),
-    "in_transit": ("Tracking shows the parcel at the sorting centre.",
-                   "Carrier confirms delivery at the warehouse tomorrow.",
-                   "Customer asked where the parcel is; pointed them to the status page."),
-    "received": ("On the inspection shelf, rack B3.",
-                 "Original packaging missing, the product itself looks fine.",
-                 "Outer box damaged in transit; photos attached to the carrier claim."),
-    "inspected": ("As new, can go back to stock.",
-                  "Light scratches on the casing: refund minus 15% as the policy allows.",
-                  "Exchange item reserved, ships today.",
-                  "Sent the customer the inspection result."),
-}
-GENERIC_COMMENTS = ("Checked with the customer, all clear.", "Following up tomorrow.",
-                    "Discussed in the stand-up, no action needed.")
-
-REJECT_NOTES = ("Item shows clear signs of use", "The hygiene seal is broken",
-                "Bought in a physical store: please return it there", "Customer cancelled the return")
+GENERIC_BLOCK_REASONS: tuple[str, ...] = tuple(_DATA["block_reasons"]["generic"])
+COMMENTS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["comments"].items() if k != "generic"}
+GENERIC_COMMENTS: tuple[str, ...] = tuple(_DATA["comments"]["generic"])
+REJECT_NOTES: tuple[str, ...] = tuple(_DATA["rejections"]["notes"])
 
 
 # how the open returns' stage clocks should look on the board, with relative weights
@@ -334,8 +167,7 @@ def seed_demo(
     # e-mail or Slack; the alerts it owes count as raised, so only what happens from now on alerts
     session.execute(delete(Notification))
     session.flush()
-    while scan_batch(session, workflow, now, quiet=True).checked:
-        pass
+    mark_alerts_raised(session, workflow, now)
     return _summarize(session, workflow, logins, now)
 
 
@@ -430,6 +262,11 @@ class _Seeder:
 
     # -- scripting: the service calls that make the history, each at its moment
 
+    def bring_in(self, creator: Actor, draft: ReturnDraft, at: datetime, stage_key: str | None) -> None:
+        """Open a return of the made-up history (the next service call's query flushes it)."""
+        clean = validate_draft(draft, self.workflow, self.workflow.today(at))
+        svc.import_returns(self.session, self.workflow, creator, [svc.Imported(clean, at, stage_key)])
+
     def script(self, plan: _Plan, order: int) -> None:
         rng, wf, session = self.rng, self.workflow, self.session
         add = plan.actions.append
@@ -440,9 +277,8 @@ class _Seeder:
         creator = (Actor.system("Shop import", Channel.API) if direct
                    else Actor.system("Customer portal", Channel.CUSTOMER) if rng.random() < 0.6
                    else Actor.person(self.person(wf.initial_stage.team), Channel.WEB))
-        # batch: the database was empty, so the RMAs are new; the next service call's query flushes it
-        add((entered[0], _call(svc.create_return, session, wf, creator, draft, now=entered[0],
-                               stage_key=path[0] if direct else None, batch=True)))
+        # made-up history tells nobody, and the database was empty, so its RMAs are new
+        add((entered[0], _call(self.bring_in, creator, draft, entered[0], path[0] if direct else None)))
         for i in range(1, len(path)):
             src, dst = wf.stages[path[i - 1]], wf.stages[path[i]]
             actor = self.actor(dst.team if src.closed else src.team)
@@ -465,7 +301,7 @@ class _Seeder:
                 continue
             at = _between(rng, entered[i], ends[i], 0.05, 0.95)
             text = rng.choice(COMMENTS.get(path[i], GENERIC_COMMENTS))
-            add((at, _call(svc.add_comment, session, self.actor(wf.stages[path[i]].team), rma, text, now=at)))
+            add((at, _call(svc.add_comment, session, wf, self.actor(wf.stages[path[i]].team), rma, text, now=at)))
         current = wf.stages[path[-1]]
         if not current.closed:
             if rng.random() < 0.45:
@@ -547,32 +383,14 @@ def _rewind(end: datetime, stage: Stage, team: Team | None, share: float) -> dat
         span = timedelta(days=sla.amount) if sla.unit == "days" else timedelta(hours=sla.amount)
         return (end - span * share).replace(microsecond=0)
     hours = sla.amount * (team.hours_per_day if sla.unit == "days" else 1) * share
-    return _subtract_business_hours(end, hours, team)
+    return subtract_business_hours(end, hours, team)
 
 
 def _rewind_days(end: datetime, days: float, team: Team | None) -> datetime:
     """`days` working days before `end` on the team's calendar (calendar days without a team)."""
     if team is None:
         return (end - timedelta(days=days)).replace(microsecond=0)
-    return _subtract_business_hours(end, days * team.hours_per_day, team)
-
-
-def _subtract_business_hours(end: datetime, hours: float, team: Team) -> datetime:
-    """The moment `hours` of the team's working time before `end`: add_business_hours run backwards."""
-    remaining = timedelta(hours=hours)
-    cursor = end.astimezone(UTC)
-    day = cursor.astimezone(team.timezone).date()
-    for _ in range(3 * 366):
-        if is_working_day(day, team):
-            opens = datetime.combine(day, team.opens, tzinfo=team.timezone).astimezone(UTC)
-            closes = datetime.combine(day, team.closes, tzinfo=team.timezone).astimezone(UTC)
-            finish = min(cursor, closes)
-            if finish > opens:
-                if remaining <= finish - opens:
-                    return (finish - remaining).replace(microsecond=0)
-                remaining -= finish - opens
-        day -= timedelta(days=1)
-    raise ValueError(f"team {team.key!r} has no working time in the past {3 * 366} days")
+    return subtract_business_hours(end, days * team.hours_per_day, team)
 
 
 def _email(rng: random.Random, first: str, last: str) -> str:
@@ -587,7 +405,9 @@ def _email(rng: random.Random, first: str, last: str) -> str:
 
 def _tracking(rng: random.Random, carrier: str) -> str:
     """A tracking number shaped like the carrier's own."""
-    digits = lambda n: "".join(rng.choices("0123456789", k=n))  # noqa: E731
+    def digits(n: int) -> str:
+        return "".join(rng.choices("0123456789", k=n))
+
     if carrier == "PostNL":
         return "3SRTHB" + digits(9)
     if carrier == "DHL":
@@ -603,7 +423,8 @@ def _tracking(rng: random.Random, carrier: str) -> str:
 
 def _summarize(session: Session, workflow: Workflow, logins: list[DemoLogin], now: datetime) -> DemoSummary:
     def by_stage(*where: Any) -> dict[str, int]:
-        rows = dict(session.execute(select(Return.stage, func.count()).where(*where).group_by(Return.stage)).all())
+        stmt = select(Return.stage, func.count()).where(*where).group_by(Return.stage)
+        rows = dict(session.execute(stmt).tuples().all())
         return {k: rows.get(k, 0) for k in workflow.stages}
 
     open_ = Return.closed_at.is_(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from hub.workflow import Sla, Team
+from hub.workflow.model import Sla, Team
 
 _MAX_DAYS = 3 * 366  # a calendar with almost no working days still ends the search
 
@@ -52,6 +52,23 @@ def add_business_hours(start: datetime, hours: float, team: Team) -> datetime:
                 remaining -= available
         day += timedelta(days=1)
     raise ValueError(f"team {team.key!r} has no working time in the next {_MAX_DAYS} days")
+
+
+def subtract_business_hours(end: datetime, hours: float, team: Team) -> datetime:
+    """The moment `hours` of the team's working time before `end`: add_business_hours run backwards (UTC)."""
+    remaining = timedelta(hours=hours)
+    cursor = end.astimezone(UTC)
+    day = cursor.astimezone(team.timezone).date()
+    for _ in range(_MAX_DAYS):
+        if is_working_day(day, team):
+            opens, closes = _window(day, team)
+            finish = min(cursor, closes)
+            if finish > opens:
+                if remaining <= finish - opens:
+                    return (finish - remaining).replace(microsecond=0)
+                remaining -= finish - opens
+        day -= timedelta(days=1)
+    raise ValueError(f"team {team.key!r} has no working time in the past {_MAX_DAYS} days")
 
 
 def business_hours_between(start: datetime, end: datetime, team: Team) -> float:

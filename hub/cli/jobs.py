@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from hub.cli import Context
+from hub.cli.common import Context, fail
 
 
 @click.command("dispatch")
 @click.pass_obj
 def dispatch_cmd(ctx: Context) -> None:
     """Deliver every notification that is due now (e-mail, Slack), once, and say what happened."""
-    from hub.cli import fail
     from jobs.dispatch import run_dispatch
 
     rt = ctx.ready_runtime()

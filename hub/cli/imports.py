@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from hub.csv_import import ImportFailed, ImportReport, import_csv
-from hub.errors import DomainError
+from hub.cli.common import Context, fail
+from hub.core.errors import DomainError
+from hub.returns.csv_import import ImportFailed, ImportReport, import_csv
 from hub.returns.models import Channel
-from hub.returns.services import Actor
+from hub.returns.permissions import Actor
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # what click.progressbar returns (click does not export it)
 
 
 class _ProgressBar:
     """Feeds the import's progress into a click progress bar on stderr, opened once the total is known."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: ProgressBar[int] | None = None
         self._done = 0
 
     def __call__(self, done: int, total: int) -> None:
@@ -51,9 +56,6 @@ def import_cmd(click_ctx: click.Context, file: Path, skip_bad_rows: bool) -> Non
     RMAs already in the database are skipped, so a file can be imported again safely. Without
     --skip-bad-rows, one bad line means nothing is imported.
     """
-    # imported here, not at the top: hub.cli imports this module at its end to register the command
-    from hub.cli import Context, fail
-
     rt = click_ctx.ensure_object(Context).ready_runtime()
     actor = Actor.system(f"CSV import {file.name}"[:120], Channel.CLI)
     bar = _ProgressBar()

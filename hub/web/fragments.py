@@ -1,0 +1,37 @@
+"""Fragments the board and the return pages share: the filters in the URL, a card and what it offers."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from hub.returns import queries
+from hub.returns.models import Return
+from hub.returns.permissions import may_act_on, stages_reachable
+from hub.returns.queries import BoardFilters
+from hub.web.context import actor, db, now, user, workflow
+
+
+def current_filters() -> BoardFilters:
+    """The board filters of this request's query string."""
+    return BoardFilters.from_args(request.args, workflow())
+
+
+def card_context() -> dict[str, object]:
+    """What the card template needs to decide what this user may do."""
+    wf, a = workflow(), actor()
+    return {
+        "may_act": lambda stage: may_act_on(a, wf, stage),
+        "targets": lambda card: [s for s in stages_reachable(wf, a, card)],
+    }
+
+
+def render_card_response(r: Return, status: int = 200, message: str | None = None,
+                         level: str = "success") -> tuple[str, int]:
+    """A card after a change from the board, with fresh column headers (and a toast) out of band."""
+    session = db()
+    filters = current_filters()
+    card = queries.card_for(session, r.id)
+    columns = queries.board(session, workflow(), filters, user_id=user().id, now=now(), with_cards=False)
+    html = render_template("board/_card_response.html", card=card, columns=columns, filters=filters,
+                           message=message, level=level, **card_context())
+    return html, status
