@@ -86,6 +86,7 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
 def delivery_error(exc: SlackApiError, recipient: str) -> DeliveryError:
     """What the dispatcher should make of a Slack API error."""
     response = exc.response
+    data: Mapping[str, Any]
     if isinstance(response, Mapping) and not hasattr(response, "status_code"):
         status, headers, data = response.get("status"), response.get("headers"), {}
     else:

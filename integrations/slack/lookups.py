@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
@@ -59,19 +60,19 @@ def detail_facts(session: Session, workflow: Workflow, r: Return, now: datetime,
     return facts
 
 
-def with_next_stages(facts: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
+def with_next_stages(facts: Mapping[str, Any], workflow: Workflow) -> dict[str, Any]:
     """Facts plus every stage the return may move to next (as a handoff message offers them)."""
     stage = workflow.stages.get(facts["stage"])
-    facts["next_stages"] = [{"key": k, "name": workflow.stages[k].name} for k in (stage.next if stage else ())]
-    return facts
+    return {**facts, "next_stages": [{"key": k, "name": workflow.stages[k].name}
+                                     for k in (stage.next if stage else ())]}
 
 
-def _rows_select() -> Select:
+def _rows_select() -> Select[Any]:
     return (select(Return.rma, Return.customer_name, Return.stage, Return.stage_due_at, Return.is_blocked,
                    User.name).outerjoin(User, User.id == Return.assignee_id))
 
 
-def _rows(session: Session, workflow: Workflow, stmt: Select, now: datetime) -> list[dict[str, Any]]:
+def _rows(session: Session, workflow: Workflow, stmt: Select[Any], now: datetime) -> list[dict[str, Any]]:
     out = []
     for rma, customer, stage, due, blocked, assignee in session.execute(stmt):
         name = workflow.stages[stage].name if stage in workflow.stages else stage
@@ -80,7 +81,7 @@ def _rows(session: Session, workflow: Workflow, stmt: Select, now: datetime) -> 
     return out
 
 
-def _urgent_first(stmt: Select) -> Select:
+def _urgent_first(stmt: Select[Any]) -> Select[Any]:
     # returns without a clock (none in open stages by default) last
     return stmt.order_by(Return.stage_due_at.is_(None), Return.stage_due_at, Return.id)
 
@@ -105,7 +106,7 @@ def team_returns(session: Session, workflow: Workflow, team_keys: list[str], now
     stages = team_stage_keys(workflow, team_keys)
     if not stages:
         return [], 0
-    where = [Return.closed_at.is_(None), Return.stage.in_(stages)]
+    where: list[ColumnElement[bool]] = [Return.closed_at.is_(None), Return.stage.in_(stages)]
     if overdue_only:
         where.append(Return.stage_due_at <= now)
     total = session.scalar(select(func.count()).select_from(Return).where(*where)) or 0
