@@ -69,6 +69,11 @@ class Priority(enum.IntEnum):
         """Human wording."""
         return self.name.lower()
 
+    @classmethod
+    def label_of(cls, value: int) -> str:
+        """How a card or page names a raised priority ("High", "Urgent"); empty for normal and low."""
+        return cls(value).label.capitalize() if value >= cls.HIGH else ""
+
 
 def new_status_token() -> str:
     """An unguessable token for the customer's status page."""
@@ -148,6 +153,11 @@ class Return(Base):
 
     def __repr__(self) -> str:
         return f"<Return {self.rma} {self.stage} v{self.version}>"
+
+    @property
+    def priority_label(self) -> str:
+        """How pages name a raised priority ("High", "Urgent"); empty for normal and low."""
+        return Priority.label_of(self.priority)
 
     @property
     def is_closed(self) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
 from hub.core.errors import NotFound
-from hub.returns.models import Comment, Event, Resolution, Return, ReturnItem
+from hub.returns.models import Comment, Event, Priority, Resolution, Return, ReturnItem
 from hub.workflow import Stage, Workflow
 
 
@@ -39,6 +39,7 @@ def stored_stages_problems(session: Session, workflow: Workflow) -> list[str]:
 # --- the board -------------------------------------------------------------------------
 
 PAGE_SIZE = 50
+PROMISE_SOON = timedelta(days=3)  # a card warns when the promise to the customer is this close
 CLOSED_WINDOW_DAYS = 14  # closed columns show what was closed recently, newest first
 
 
@@ -116,6 +117,18 @@ class Card:
     def sla_state(self, now: datetime) -> str:
         """on_time, due_soon, overdue, or closed."""
         return sla_state(self.stage_due_at, self.stage_warn_at, self.closed_at, now)
+
+    @property
+    def priority_label(self) -> str:
+        """How the card names a raised priority ("High", "Urgent"); empty for normal and low."""
+        return Priority.label_of(self.priority)
+
+    def promise_state(self, now: datetime) -> str:
+        """The promise to the customer: "broken", "soon" (within PROMISE_SOON), or "" (far off, or closed)."""
+        if self.closed_at is not None:
+            return ""
+        left = self.promised_by - now
+        return "broken" if left.total_seconds() <= 0 else "soon" if left < PROMISE_SOON else ""
 
 
 def sla_state(due: datetime | None, warn: datetime | None, closed: datetime | None, now: datetime) -> str:
@@ -199,7 +212,7 @@ def visible_stages(workflow: Workflow, filters: BoardFilters) -> list[Stage]:
 
 def _cards(session: Session, stmt: Select[Any]) -> list[Card]:
     rows = session.execute(stmt).all()
-    cards = [Card(*row) for row in rows]
+    cards = [Card(**row._mapping) for row in rows]  # by label: the column order cannot mix the fields up
     if cards:
         _attach_items(session, cards)
     return cards
@@ -209,7 +222,7 @@ _CARD_COLUMNS = (
     Return.id, Return.rma, Return.version, Return.stage, Return.customer_name, Return.stage_entered_at,
     Return.stage_due_at, Return.stage_warn_at, Return.promised_by, Return.closed_at, Return.is_blocked,
     Return.blocked_reason,
-    Return.priority, Return.resolution, Return.assignee_id, User.name,
+    Return.priority, Return.resolution, Return.assignee_id, User.name.label("assignee_name"),
 )
 
 

@@ -113,6 +113,16 @@ def _load_for_change(
     return r
 
 
+def _required_text(field: str, value: str | None, limit: int, missing: str) -> str:
+    """A stripped text someone must give (a comment, a reason), at most `limit` characters."""
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed({field: missing})
+    if len(text) > limit:
+        raise ValidationFailed({field: f"at most {limit} characters (got {len(text)})"})
+    return text
+
+
 def _recorded(session: Session, r: Return, actor: Actor, kind: str, *, now: datetime, **payload: Any) -> Return:
     """Append the change's event and write the row (a concurrent change surfaces as a VersionConflict)."""
     record_event(session, r, actor, kind, now=now, **payload)
@@ -374,11 +384,7 @@ def add_comment(
 ) -> Comment:
     """Leave a comment on a return; the people it @mentions are told."""
     now = now or utcnow()
-    body = (body or "").strip()
-    if not body:
-        raise ValidationFailed({"body": "a comment cannot be empty"})
-    if len(body) > MAX_COMMENT:
-        raise ValidationFailed({"body": f"at most {MAX_COMMENT} characters (got {len(body)})"})
+    body = _required_text("body", body, MAX_COMMENT, "a comment cannot be empty")
     r = get_return(session, rma)
     comment = Comment(return_=r, author=actor.user, body=body, created_at=now)
     session.add(comment)
@@ -397,11 +403,7 @@ def flag_return(
 ) -> Return:
     """Mark a return as blocked, with the reason."""
     now = now or utcnow()
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": "say why the return is blocked"})
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed({"reason": f"at most {MAX_REASON} characters (got {len(reason)})"})
+    reason = _required_text("reason", reason, MAX_REASON, "say why the return is blocked")
     r = _load_for_change(session, workflow, actor, rma, doing="flag", expected_version=expected_version,
                          if_closed="there is nothing to block.")
     r.is_blocked, r.blocked_reason = True, reason

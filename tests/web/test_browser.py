@@ -408,7 +408,7 @@ def test_the_detail_panel_shows_a_return_and_takes_a_comment(open_board, board: 
     newest = detail.locator("ol.timeline li.event").first
     expect(newest).to_have_class(re.compile(r"\bevent-commented\b"))
     expect(newest).to_contain_text("Noor de Boer commented")
-    expect(newest.locator(".event-note")).to_have_text(body)
+    expect(newest.locator(".event-note")).to_have_text(f"“{body}”")  # the comment, quoted
     assert last_comment(session, rma) == body
 
     page.keyboard.press("Escape")
