@@ -23,10 +23,18 @@ from hub.accounts.models import Role, User, memberships
 from hub.notifications.models import Notification, new_message_key
 from hub.returns.clocks import late_by, level_reached, next_alert_time
 from hub.returns.models import AlertLevel, Channel, Event, Return, ReturnItem
-from hub.returns.notices import ReturnSnapshot, facts_of
+from hub.returns.notices import ReturnFacts, ReturnSnapshot, StageRef, facts_of, next_stages
 from hub.workflow import Stage, Team, Workflow
 
 SCAN_ACTOR = "Returns Hub (delay scan)"
+
+
+class AlertPayload(ReturnFacts):
+    """A delay alert (outbox kind "alert"; e-mail and Slack)."""
+
+    level: str
+    late_by: str
+    next_stages: list[StageRef]
 
 
 @dataclass
@@ -181,11 +189,11 @@ def _raise(workflow: Workflow, row: Row[Any], stage: Stage | None, owed: _Owed, 
                               row.customer_locale, row.status_token, row.stage, row.stage_entered_at,
                               row.stage_due_at, row.promised_by, row.resolution, row.assignee_name, items)
     facts = facts_of(snapshot, workflow)
-    next_stages = [{"key": k, "name": workflow.stages[k].name} for k in (stage.next if stage else ())]
+    offered = next_stages(workflow, stage)
     for kind in owed.kinds:
         report.raised[kind] += 1
         events.append(_event(row.id, "alert", now, row.stage, level=kind))
-        payload = {**facts, "level": kind, "late_by": late_by(owed.clocks, now), "next_stages": next_stages}
+        payload: AlertPayload = {**facts, "level": kind, "late_by": late_by(owed.clocks, now), "next_stages": offered}
         for channel, recipient in alert_routes(workflow, team, kind, leads.get(team.key, []) if team else []):
             outbox.append({"channel": channel, "kind": "alert", "recipient": recipient, "return_id": row.id,
                            "payload": payload, "message_key": new_message_key(), "created_at": now,

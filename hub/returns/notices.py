@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypedDict
+from typing import Protocol, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,51 @@ class ReturnFacts(TypedDict):
     assignee: str | None
     resolution: str | None
     items: list[ItemFacts]
+
+
+class StageRef(TypedDict):
+    """A stage a message offers to move the return to."""
+
+    key: str
+    name: str
+
+
+class CommentFacts(TypedDict):
+    """The last comment a handoff message shows."""
+
+    author: str
+    body: str
+
+
+class HandoffPayload(ReturnFacts):
+    """A return handed to another team (outbox kind "handoff"; e-mail and Slack)."""
+
+    from_stage_name: str
+    from_team_name: str | None
+    actor: str
+    note: str | None
+    last_comment: CommentFacts | None
+    next_stages: list[StageRef]
+
+
+class CustomerUpdatePayload(ReturnFacts):
+    """What the customer is told on entering a stage (outbox kind "customer_update"; e-mail)."""
+
+    message: str
+    note: str | None
+
+
+class MentionPayload(ReturnFacts):
+    """Someone @mentioned the recipient in a comment (outbox kind "mention"; e-mail and Slack)."""
+
+    author: str
+    body: str
+    recipient_name: str
+
+
+def next_stages(workflow: Workflow, stage: Stage | None) -> list[StageRef]:
+    """The stages a return in `stage` may move to, as messages offer them."""
+    return [{"key": k, "name": workflow.stages[k].name} for k in (stage.next if stage else ())]
 
 
 class _ItemLike(Protocol):
@@ -114,7 +159,7 @@ def return_facts(r: Return, workflow: Workflow) -> ReturnFacts:
     return facts_of(ReturnSnapshot.of(r), workflow)
 
 
-def _last_comment(r: Return) -> dict[str, str] | None:
+def _last_comment(r: Return) -> CommentFacts | None:
     comments: list[Comment] = list(r.comments)
     if not comments:
         return None
@@ -130,10 +175,10 @@ def notify_stage_entered(session: Session, workflow: Workflow, r: Return, src: S
     team = workflow.teams.get(dst.team) if dst.team else None
     from_team = workflow.teams.get(src.team) if src and src.team else None
     if team is not None and (from_team is None or from_team.key != team.key) and src is not None:
-        payload: dict[str, Any] = {
+        payload: HandoffPayload = {
             **facts, "from_stage_name": src.name, "from_team_name": from_team.name if from_team else None,
             "actor": actor_name, "note": note, "last_comment": _last_comment(r),
-            "next_stages": [{"key": k, "name": workflow.stages[k].name} for k in dst.next],
+            "next_stages": next_stages(workflow, dst),
         }
         addresses = {"email": team.email, "slack": team.slack_channel}
         for channel in dst.notify:
@@ -142,9 +187,9 @@ def notify_stage_entered(session: Session, workflow: Workflow, r: Return, src: S
                 out.append(enqueue(session, channel=channel, kind="handoff", recipient=recipient,
                                    payload=payload, return_id=r.id, now=now))
     if dst.customer_message:
-        payload = {**facts, "message": dst.customer_message, "note": note}
+        update: CustomerUpdatePayload = {**facts, "message": dst.customer_message, "note": note}
         out.append(enqueue(session, channel="email", kind="customer_update", recipient=r.customer_email,
-                           payload=payload, return_id=r.id, now=now))
+                           payload=update, return_id=r.id, now=now))
     return out
 
 
@@ -156,7 +201,7 @@ def notify_mentions(session: Session, workflow: Workflow, r: Return, comment: Co
     for user in mentioned:
         if comment.author_id == user.id:
             continue  # mentioning yourself tells nobody
-        payload: dict[str, Any] = {**return_facts(r, workflow), "author": author, "body": comment.body[:2000],
+        payload: MentionPayload = {**return_facts(r, workflow), "author": author, "body": comment.body[:2000],
                    "recipient_name": user.name}
         out.append(enqueue(session, channel="email", kind="mention", recipient=user.email, payload=payload,
                            return_id=r.id, now=now))

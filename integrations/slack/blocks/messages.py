@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from hub.alerts.scan import AlertPayload
+from hub.returns.notices import HandoffPayload, MentionPayload
 from integrations.slack.blocks.kit import (
     MAX_BLOCKS,
     Block,
@@ -90,7 +92,7 @@ def _comment_block(comment: Mapping[str, Any] | None) -> list[Block]:
 # --- notifications -------------------------------------------------------------------------------
 
 
-def handoff_message(p: Mapping[str, Any], base_url: str) -> Message:
+def handoff_message(p: HandoffPayload, base_url: str) -> Message:
     """A return handed to the team that now owns it: who, from where, the last comment, the due date, buttons."""
     rma, team = p["rma"], p.get("team_name") or "your team"
     origin = (f"from {esc(p['from_team_name'])}" if p.get("from_team_name")
@@ -110,7 +112,7 @@ def handoff_message(p: Mapping[str, Any], base_url: str) -> Message:
     return text, blocks
 
 
-def alert_message(p: Mapping[str, Any], base_url: str) -> Message:
+def alert_message(p: AlertPayload, base_url: str) -> Message:
     """A delay alert: the handoff message's facts and buttons under a header that names the level."""
     emoji, label = LEVELS.get(str(p.get("level")), (":alarm_clock:", str(p.get("level", "Alert")).replace("_", " ")))
     rma = p["rma"]
@@ -124,12 +126,11 @@ def alert_message(p: Mapping[str, Any], base_url: str) -> Message:
         fact_fields(p),
         section(f"*Items*\n{items_text(p.get('items') or [])}"),
     ]
-    blocks += _comment_block(p.get("last_comment"))
     blocks.append(return_actions(p, base_url, snooze=True))
     return text, blocks
 
 
-def mention_message(p: Mapping[str, Any], base_url: str) -> Message:
+def mention_message(p: MentionPayload, base_url: str) -> Message:
     """Someone @mentioned the recipient in a comment."""
     rma = p["rma"]
     text = f"{p.get('author')} mentioned you on {rma}"
@@ -200,7 +201,8 @@ def activity_message(p: Mapping[str, Any], base_url: str) -> Message:
     return text, blocks
 
 
-BUILDERS: dict[str, Callable[[Mapping[str, Any], str], Message]] = {
+# each builder reads its own payload type; the dispatcher hands them the stored JSON of that kind
+BUILDERS: dict[str, Callable[[Any, str], Message]] = {
     "handoff": handoff_message, "alert": alert_message, "mention": mention_message, "digest": digest_message,
     "activity": activity_message,
 }
