@@ -279,13 +279,11 @@ def _parse_created_at(value: str, now: datetime) -> datetime:
 
 def _find_stage(value: str, workflow: Workflow) -> Stage:
     """An open stage by key or name (case-insensitive); ValueError names the choices."""
-    needle = value.strip().lower()
     open_keys = ", ".join(s.key for s in workflow.open_stages)
-    stage = workflow.stages.get(needle) or next(
-        (s for s in workflow.stages.values() if s.name.lower() == needle), None
-    )
-    if stage is None:
-        raise ValueError(f"unknown stage {value.strip()!r}; open stages are: {open_keys}")
+    try:
+        stage = workflow.find_stage(value, prefixes=False)  # a file names its stages in full
+    except KeyError:
+        raise ValueError(f"unknown stage {value.strip()!r}; open stages are: {open_keys}") from None
     if stage.closed:
         raise ValueError(f"{stage.key!r} is a closed stage; an import opens returns in one of: {open_keys}")
     return stage

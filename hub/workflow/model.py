@@ -155,20 +155,14 @@ class Workflow:
         team = self.stages[stage_key].team
         return self.teams[team] if team else None
 
-    def find_stage(self, text: str) -> Stage:
-        """A stage by key, by name, or by a unique prefix of either (case-insensitive)."""
+    def find_stage(self, text: str, *, prefixes: bool = True) -> Stage:
+        """A stage by key, by name, or (`prefixes`) by a unique prefix of either (case-insensitive)."""
         needle = text.strip().lower()
         if needle in self.stages:
             return self.stages[needle]
-        matches = [
-            s
-            for s in self.stages.values()
-            if s.name.lower() == needle
-        ] or [
-            s
-            for s in self.stages.values()
-            if s.key.startswith(needle) or s.name.lower().startswith(needle)
-        ]
+        matches = [s for s in self.stages.values() if s.name.lower() == needle]
+        if not matches and prefixes:
+            matches = [s for s in self.stages.values() if s.key.startswith(needle) or s.name.lower().startswith(needle)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
