@@ -1,24 +1,68 @@
-"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via HUB_TEST_DATABASE_URL), cleaned per test."""
+"""Fixtures every test folder may use: a migrated database (SQLite, or PostgreSQL via HUB_TEST_DATABASE_URL)
+cleaned per test, the runtime and the web app on it, a clock moved by hand, an SMTP server, cheap passwords.
+
+A folder's own fixtures live in its conftest.py; helpers that are no fixtures live in tests/factories.py
+and the folders' support.py modules.
+"""
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 import pytest
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import generate_password_hash
 
 from hub.core.config import Settings
 from hub.core.db import Base, make_engine, make_session_factory, upgrade
 from hub.core.runtime import Runtime
 from hub.workflow import Workflow, load_workflow
+from tests.email.support import SmtpServer
+from tests.factories import NOW, Clock
 
 TEST_DB_ENV = "HUB_TEST_DATABASE_URL"
-# Thursday 5 March 2026, 10:00 in Amsterdam: inside every team's working hours
-NOW = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+
+
+# --- passwords -----------------------------------------------------------------------------------------
+
+CHEAP_HASH_METHOD = "pbkdf2:sha256:1"
+
+
+def _cheap_password_hash(password: str, *_args: Any, **_kwargs: Any) -> str:
+    return generate_password_hash(password, method=CHEAP_HASH_METHOD)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[dict[str, Any]]:
+    """Every password the run sets (factories, the CLI, the demo seeder) and the stand-in hash that unknown
+    e-mails are checked against get one round of PBKDF2 instead of scrypt (~75 ms a hash; the suite makes
+    and checks thousands). Yields the real ones, for `real_password_hashing`."""
+    import hub.accounts.services as accounts
+
+    real = {"generate_password_hash": accounts.generate_password_hash, "_DUMMY_HASH": accounts._DUMMY_HASH}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts, "generate_password_hash", _cheap_password_hash)
+        mp.setattr(accounts, "_DUMMY_HASH", _cheap_password_hash("not a password of anyone"))
+        yield real
+
+
+@pytest.fixture
+def real_password_hashing(cheap_password_hashing: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The product's own password hashing, for a test about it."""
+    import hub.accounts.services as accounts
+
+    for name, value in cheap_password_hashing.items():
+        monkeypatch.setattr(accounts, name, value)
+
+
+# --- the database --------------------------------------------------------------------------------------
 
 
 def _reset_postgres(engine: Engine) -> None:
@@ -56,9 +100,15 @@ def _clean(engine: Engine) -> None:
             conn.execute(t.delete())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def empty_database(engine: Engine) -> Callable[[], None]:
+    """Empties every table of the test database (the teams too): for a fixture that fills it for several tests."""
+    return lambda: _clean(engine)
+
+
+@pytest.fixture(scope="session")
 def workflow() -> Workflow:
-    """The built-in default workflow."""
+    """The built-in default workflow (frozen: a test that needs another builds it, see tests/factories.py)."""
     return load_workflow()
 
 
@@ -88,6 +138,15 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A fresh SQLite file nobody has touched (not the test database)."""
+    return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+
+
+# --- settings, runtime, clock ------------------------------------------------------------------------------
+
+
+@pytest.fixture
 def settings(tmp_path, database_url: str) -> Settings:
     """Settings for an app or CLI run against the test database."""
     return Settings.from_env({}, instance_dir=tmp_path / "instance", database_url=database_url,
@@ -96,7 +155,8 @@ def settings(tmp_path, database_url: str) -> Settings:
 
 @pytest.fixture
 def runtime(settings: Settings, db: Engine, workflow: Workflow) -> Runtime:
-    """A runtime wired to the test database and the default workflow."""
+    """A runtime wired to the test database and the default workflow (on the real clock: a folder whose
+    tests move time puts it on `clock` in its conftest.py)."""
     return Runtime(settings, workflow, db, make_session_factory(db))
 
 
@@ -106,36 +166,62 @@ def now() -> datetime:
     return NOW
 
 
-# --- the web app --------------------------------------------------------------------------
+@pytest.fixture
+def clock(now: datetime) -> Clock:
+    """A clock moved by hand, starting at the suite's fixed moment (Thursday 5 March 2026, 09:00 UTC)."""
+    return Clock(now)
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# --- e-mail ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A running SMTP server that records every message; `smtp.stop()` / `smtp.start()` take it away and back."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_runtime(runtime: Runtime, smtp: SmtpServer) -> Runtime:
+    """The runtime, sending e-mail through the test SMTP server."""
+    return replace(runtime, settings=replace(runtime.settings, smtp_url=smtp.url))
+
+
+# --- the web app -------------------------------------------------------------------------------------------
+
+
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app of the test run (keyed by the template's source checksum)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _MemoryBytecodeCache()
 
 
 @pytest.fixture
 def app(runtime: Runtime):
-    """The Flask app on the test database, with CSRF protection on as in production."""
+    """The Flask app on the test database, with CSRF protection on as in production; it compiles each
+    template once per run, not once per test's app."""
     from hub.app import create_app
 
-    return create_app(runtime=runtime, TESTING=True)
+    app = create_app(runtime=runtime, TESTING=True)
+    app.jinja_env.bytecode_cache = _TEMPLATES
+    return app
 
 
 @pytest.fixture
 def client(app):
     """A test client (not logged in)."""
     return app.test_client()
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    """The CSRF token of the client's session, read from a page's form."""
-    html = client.get(path).get_data(as_text=True)
-    match = CSRF_RE.search(html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def login(client, email: str, password: str = "correct horse battery") -> str:
-    """Log the client in; returns the session's CSRF token for later posts."""
-    token = csrf_token(client)
-    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    return csrf_token(client, "/board")

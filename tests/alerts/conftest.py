@@ -1,19 +1,11 @@
-"""Fixtures of the alert tests: the runtime on a clock the test moves by hand."""
+"""Fixtures of the alert tests: the runtime on the clock the test moves by hand (`clock`: tests/conftest.py)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import pytest
 
 from hub.core.runtime import Runtime
-from tests.alerts.support import Clock
-
-
-@pytest.fixture
-def clock(now: datetime) -> Clock:
-    """The controlled clock, starting at the suite's fixed moment (Thursday 5 March 2026, 09:00 UTC)."""
-    return Clock(now)
+from tests.factories import Clock
 
 
 @pytest.fixture

@@ -1,88 +1,26 @@
-"""Helpers of the alert tests: a hand-moved clock, teams built in code, and what the scan left behind."""
+"""Helpers of the alert tests: a move and a scan at a given moment, and what the scan left behind."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hub.core.runtime import Runtime
 from hub.notifications.models import Notification
-from hub.returns.drafts import validate_draft
-from hub.returns.models import Channel, Event, Return
-from hub.returns.permissions import Actor
-from hub.returns.services import Imported, import_returns, move_return
-from hub.workflow import WEEKDAYS, Team, Workflow
+from hub.returns.models import Event, Return
 from jobs.delays import run_delay_scan
-from tests.factories import make_draft
+from tests import factories
+from tests.factories import Clock
 
-SYSTEM = Actor.system("test", Channel.CLI)
-
-
-def utc(*args: int) -> datetime:
-    """A UTC datetime."""
-    return datetime(*args, tzinfo=UTC)
-
-
-def local(tz: str, *args: int, fold: int = 0) -> datetime:
-    """A wall-clock time in a zone, as an aware datetime."""
-    return datetime(*args, tzinfo=ZoneInfo(tz), fold=fold)
-
-
-class Clock:
-    """A clock the test moves by hand (the runtime's and the web app's now())."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, when: datetime) -> datetime:
-        self.now = when
-        return when
-
-
-def team(key: str = "t", *, tz: str = "Europe/Amsterdam", days: str = "mon tue wed thu fri",
-         hours: tuple[str, str] = ("09:00", "17:00"), holidays: tuple[date, ...] = (), **overrides: Any) -> Team:
-    """A team calendar built in code."""
-    opens, closes = (time.fromisoformat(h) for h in hours)
-    fields: dict[str, Any] = {
-        "key": key, "name": key.title(), "color": "#64748b", "timezone": ZoneInfo(tz),
-        "working_days": frozenset(WEEKDAYS.index(d) for d in days.split()), "opens": opens, "closes": closes,
-        "holidays": frozenset(holidays),
-    }
-    fields.update(overrides)
-    return Team(**fields)
-
-
-def with_team(workflow: Workflow, key: str, **changes: Any) -> Workflow:
-    """The workflow with one team's settings changed."""
-    teams = dict(workflow.teams)
-    teams[key] = replace(teams[key], **changes)
-    return replace(workflow, teams=teams)
-
-
-def make_returns(session: Session, workflow: Workflow, n: int, *, stage: str, now: datetime,
-                 prefix: str = "RMA-") -> list[str]:
-    """`n` returns created in one go in `stage` at `now` (an import-like batch: no handoff messages)."""
-    rmas = [f"{prefix}{5000 + i}" for i in range(n)]
-    today = workflow.today(now)
-    import_returns(session, workflow, SYSTEM,
-                   [Imported(validate_draft(make_draft(rma=rma), workflow, today), now, stage) for rma in rmas])
-    session.flush()
-    return rmas
+HOUR = timedelta(hours=1)
 
 
 def move(runtime: Runtime, rma: str, to_stage: str, at: datetime, **kwargs: Any) -> None:
-    """Move a return in a transaction of its own, as a request does."""
-    with runtime.unit_of_work() as s:
-        move_return(s, runtime.workflow, SYSTEM, rma, to_stage, now=at, **kwargs)
+    """Move a return in a transaction of its own, as a request does (tests.factories.move on the runtime)."""
+    factories.move(runtime.session_factory, runtime.workflow, rma, to_stage, now=at, **kwargs)
 
 
 def scan(runtime: Runtime, at: datetime, *, times: int = 1) -> None:
@@ -136,6 +74,3 @@ def stored(runtime: Runtime, rma: str) -> Return:
         assert r is not None
         s.expunge(r)
         return r
-
-
-HOUR = timedelta(hours=1)

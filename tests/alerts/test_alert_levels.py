@@ -14,19 +14,8 @@ from hub.notifications.models import Notification
 from hub.returns.clocks import level_reached
 from hub.returns.models import AlertLevel, Channel, Event
 from hub.returns.services import move_return, reopen_return
-from tests.alerts.support import (
-    HOUR,
-    SYSTEM,
-    alert_messages,
-    alerts,
-    events,
-    move,
-    routes,
-    scan,
-    stored,
-    utc,
-)
-from tests.factories import make_return, make_user
+from tests.alerts.support import HOUR, alert_messages, alerts, events, move, routes, scan, stored
+from tests.factories import SYSTEM, make_return, make_user, utc
 
 SECOND = timedelta(seconds=1)
 # a return entering "Received — to inspect" (warehouse, 07:00-16:00 Amsterdam, 1 business day = 9 working

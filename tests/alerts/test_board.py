@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tests.alerts.support import move, utc
-from tests.conftest import login
-from tests.factories import PASSWORD, make_return, make_user
+from tests.alerts.support import move
+from tests.factories import PASSWORD, make_return, make_user, utc
+from tests.web.support import login
 
 CARD_RE = re.compile(r'<li class="card ([^"]*)"\s+id="card-([^"]+)"')
 HEAD_RE = re.compile(r'<header class="column-head" id="head-([a-z_]+)".*?</header>', re.S)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import date, time
-from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,8 +13,8 @@ from hub.alerts.digests import DIGEST_LIST, build_digest, digest_due, send_diges
 from hub.returns.services import assign_return, flag_return
 from hub.workflow import load_workflow, parse_workflow
 from jobs.digests import run_digests
-from tests.alerts.support import SYSTEM, digests, make_returns, move, utc, with_team
-from tests.factories import make_return, make_user
+from tests.alerts.support import digests, move
+from tests.factories import SYSTEM, make_return, make_returns, make_user, utc, with_team, workflow_toml
 
 THURSDAY_9 = utc(2026, 3, 5, 8)  # 09:00 in Amsterdam, where the default teams are
 ALL_TEAMS = ["customer_service", "logistics", "warehouse"]
@@ -211,10 +210,7 @@ def test_the_digest_goes_to_the_teams_slack_channel_and_email(runtime):
 
 
 def test_a_team_with_digest_time_false_gets_none(runtime):
-    text = resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
-    head, warehouse = text.split("[teams.warehouse]")
-    warehouse = warehouse.replace('digest_time = "09:00"', "digest_time = false", 1)
-    wf = parse_workflow(head + "[teams.warehouse]" + warehouse)
+    wf = parse_workflow(workflow_toml(teams={"warehouse": {"digest_time": False}}))
     assert wf.teams["warehouse"].digest_time is None
     rt = replace(runtime, workflow=wf)
     for moment in (THURSDAY_9, utc(2026, 3, 5, 15), utc(2026, 3, 6, 8)):

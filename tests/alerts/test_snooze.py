@@ -13,9 +13,9 @@ from hub.core.errors import InvalidTransition, NotFound, PermissionDenied, Valid
 from hub.returns.models import AlertLevel, Channel, Return
 from hub.returns.permissions import Actor
 from hub.returns.services import snooze_return
-from tests.alerts.support import HOUR, SYSTEM, alerts, events, move, scan, stored, utc
-from tests.conftest import login
-from tests.factories import PASSWORD, make_return, make_user
+from tests.alerts.support import HOUR, alerts, events, move, scan, stored
+from tests.factories import PASSWORD, SYSTEM, make_return, make_user, utc
+from tests.web.support import login
 
 # "Received — to inspect", entered Thursday 5 March 2026 10:00 Amsterdam: see test_alert_levels
 WARN, DUE, ESCALATE = utc(2026, 3, 6, 6, 45), utc(2026, 3, 6, 9), utc(2026, 3, 9, 9)

@@ -15,7 +15,7 @@ from hub.core.runtime import Runtime
 from hub.notifications.models import Notification
 from hub.returns.models import Event
 from jobs.delays import run_delay_scan
-from tests.alerts.support import Clock, make_returns, utc
+from tests.factories import Clock, make_returns, utc
 
 N = 200
 # "Received — to inspect", entered Thursday 5 March 2026 10:00 Amsterdam: see test_alert_levels

@@ -16,8 +16,8 @@ from hub.returns.services import move_return
 from integrations.slack.blocks import action_value
 from integrations.slack.delivery import ChannelThrottle, SlackDelivery
 from jobs.dispatch import dispatch
-from tests.notifications.support import system
-from tests.slack.conftest import events_of, fetch, message_text, slack_outbox
+from tests.factories import SYSTEM
+from tests.slack.support import events_of, fetch, message_text, slack_outbox
 
 
 def deliver(runtime) -> None:
@@ -31,7 +31,7 @@ def handoff(slack_runtime, session_factory, workflow, new_return, slack_api, clo
     """A return handed from logistics to the warehouse, and the handoff message as posted in #returns-warehouse."""
     r = new_return(stage="in_transit")
     with unit_of_work(session_factory) as s:
-        move_return(s, workflow, system(), r.rma, "received", note="box slightly dented", now=clock())
+        move_return(s, workflow, SYSTEM, r.rma, "received", note="box slightly dented", now=clock())
     deliver(slack_runtime)
     posted = slack_api.calls_to("chat.postMessage")[-1]
     [row] = slack_outbox(session_factory, kind="handoff")

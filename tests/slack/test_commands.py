@@ -13,8 +13,8 @@ from hub.returns import queries
 from hub.returns.models import Channel, Comment, Return
 from hub.returns.permissions import Actor
 from hub.returns.services import assign_return
-from tests.conftest import login
-from tests.slack.conftest import events_of, fetch, message_text, slack_outbox
+from tests.slack.support import events_of, fetch, message_text, slack_outbox
+from tests.web.support import login
 
 
 def _ack_text(resp) -> str:
@@ -89,13 +89,6 @@ def test_an_order_number_shows_its_returns(slack, people, new_return):
     assert "Returns of order ORD-777" in text
 
 
-def test_an_unknown_rma_gets_a_short_error_with_the_usage(slack, people):
-    slack.command("RMA-404404")
-    text = slack.last_reply()
-    assert "No return RMA-404404" in text
-    assert "Usage:" in text
-
-
 def test_mine_lists_only_my_open_returns(slack, people, new_return, session_factory, workflow, clock):
     mine = new_return(stage="received", customer_name="Mine Customer")
     new_return(stage="received", customer_name="Other Customer")
@@ -128,14 +121,6 @@ def test_queue_shows_my_teams_open_returns_or_a_named_teams(slack, people, new_r
     text = slack.last_reply()
     assert "Open in Logistics* (1)" in text
     assert logistics.rma in text
-
-
-def test_queue_of_an_unknown_team_names_the_teams(slack, people):
-    slack.command("queue finance", user="UWH")
-    text = slack.last_reply()
-    assert "No team matches “finance”" in text
-    assert "`customer_service`, `logistics`, `warehouse`" in text
-    assert "Usage:" in text
 
 
 def test_overdue_lists_the_overdue_returns_of_a_team(slack, people, new_return, clock):
@@ -219,11 +204,17 @@ def test_a_move_the_workflow_does_not_allow_is_refused(slack, people, new_return
     assert fetch(session_factory, r.rma).stage == "new"
 
 
-def test_move_of_an_unknown_rma_gets_the_usage(slack, people):
-    slack.command("move RMA-404404 approved", user="UCS")
-    text = slack.last_reply()
-    assert "No return RMA-404404" in text
-    assert "Usage:" in text
+@pytest.mark.parametrize(("text", "user", "expected"), [
+    ("RMA-404404", "UCS", ["No return RMA-404404"]),
+    ("move RMA-404404 approved", "UCS", ["No return RMA-404404"]),
+    ("queue finance", "UWH", ["No team matches “finance”", "`customer_service`, `logistics`, `warehouse`"]),
+], ids=["show-unknown-rma", "move-unknown-rma", "queue-unknown-team"])
+def test_an_unknown_rma_or_team_gets_a_short_error_with_the_usage(slack, people, text, user, expected):
+    slack.command(text, user=user)
+    reply = slack.last_reply()
+    for words in expected:
+        assert words in reply
+    assert "Usage:" in reply
 
 
 def test_permissions_are_the_boards_a_warehouse_member_cannot_move_a_customer_service_return(

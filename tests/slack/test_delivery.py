@@ -20,8 +20,8 @@ from hub.returns.permissions import Actor
 from hub.returns.services import add_comment
 from integrations.slack.delivery import ChannelThrottle, SlackDelivery
 from jobs.dispatch import DispatchReport, backoff, channel_adapters, dispatch
-from tests.notifications.support import move
-from tests.slack.conftest import message_text, slack_outbox
+from tests.factories import move
+from tests.slack.support import message_text, slack_outbox
 
 
 class FakeTime:

@@ -7,7 +7,8 @@ from hub.core.db import unit_of_work
 from hub.returns.models import Channel
 from hub.returns.permissions import Actor
 from hub.returns.services import assign_return
-from tests.slack.conftest import message_text
+from tests.factories import make_user
+from tests.slack.support import message_text
 
 
 def _opened(slack, user: str, event_id: str, **kwargs):
@@ -50,10 +51,9 @@ def test_opening_app_home_publishes_assigned_overdue_and_queue_sizes(slack, peop
 
 def test_a_lead_without_a_team_sees_every_teams_queue(slack, people, new_return, session_factory):
     from hub.accounts.models import Role
-    from tests.notifications.support import quick_user
 
     with unit_of_work(session_factory) as s:
-        quick_user(s, team=None, role=Role.ADMIN, email="ada@shop.example", name="Ada Admin", slack_user_id="UADA")
+        make_user(s, team=None, role=Role.ADMIN, email="ada@shop.example", name="Ada Admin", slack_user_id="UADA")
     new_return(stage="in_transit")
     _opened(slack, "UADA", "Ev010")
     queues = _block(slack.api.calls_to("views.publish")[0]["view"], "queues")

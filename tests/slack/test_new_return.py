@@ -7,7 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from hub.returns.models import Channel, Return
-from tests.slack.conftest import events_of, message_text, slack_outbox
+from tests.slack.support import events_of, message_text, slack_outbox
 
 VALID = {
     "order_number": "ORD-90001", "customer_name": "Sanne de Vries", "customer_email": "sanne@example.nl",

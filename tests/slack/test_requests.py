@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 from hub.core.config import Settings, SettingsError
-from tests.slack.conftest import SECRET, sign, slack_outbox
+from tests.slack.support import SECRET, TOKEN, SlackRequests, sign, slack_outbox
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -95,7 +95,6 @@ def test_health_reports_slack_configured(slack):
 
 def test_the_command_name_is_configurable(runtime, slack_api, clock, people):
     from hub.app import create_app
-    from tests.slack.conftest import TOKEN, SlackRequests
 
     settings = replace(runtime.settings, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
                        slack_api_url=slack_api.url.rstrip("/"), slack_command="/rma")

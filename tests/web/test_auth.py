@@ -1,24 +1,27 @@
-"""Logging in and out: who sees what without a login, wrong passwords, the brake on guessing, redirects."""
+"""Logging in and out: who sees what without a login, wrong passwords, the brake on guessing (behind a proxy too),
+redirects, sessions that end with a password reset, remember-me cookies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
 from hub.accounts.models import LoginAttempt, Role, User
+from hub.accounts.services import set_password
 from hub.app import create_app
+from hub.core.db import make_session_factory
+from hub.core.runtime import Runtime
 from hub.web.auth import PUBLIC_ENDPOINTS as APP_PUBLIC_ENDPOINTS
-from tests.conftest import csrf_token
-from tests.factories import PASSWORD, make_return
-from tests.web.helpers import (
+from tests.factories import PASSWORD, make_return, make_user
+from tests.web.support import (
     count,
+    csrf_token,
     hx,
     login_as,
     page,
-    quick_user,
-    shared_templates,  # noqa: F401 - compiles templates once per run
 )
 
 WRONG = "Wrong e-mail address or password."
@@ -189,7 +192,7 @@ def test_the_login_page_has_a_form_with_a_csrf_token(client):
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, session):
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     resp = _post_login(client, user.email, "not the password")
     assert resp.status_code == 401
@@ -214,7 +217,7 @@ def test_an_empty_form_asks_for_both_fields(client):
 
 
 def test_a_correct_login_goes_to_the_board_and_ignores_the_case_of_the_email(client, session):
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     resp = _post_login(client, "  " + user.email.upper() + " ", PASSWORD)
     assert resp.status_code == 302
@@ -233,7 +236,7 @@ def test_a_logged_in_user_visiting_the_login_page_goes_to_the_board(client, sess
 
 @pytest.mark.parametrize("target", ["/returns/RMA-1001", "/board?team=logistics&overdue=1", "/returns/new"])
 def test_next_is_honoured_for_local_paths(client, session, target):
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     resp = _post_login(client, user.email, PASSWORD, next_=target)
     assert resp.status_code == 302
@@ -254,7 +257,7 @@ def test_next_is_honoured_for_local_paths(client, session, target):
     "board",
 ])
 def test_next_pointing_elsewhere_is_refused(client, session, target):
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     resp = _post_login(client, user.email, PASSWORD, next_=target)
     assert resp.status_code == 302
@@ -276,7 +279,7 @@ def test_the_login_form_keeps_next_for_the_post(client):
 
 
 def test_the_redirect_to_the_login_page_leads_back_after_logging_in(client, session):
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     location = client.get("/board?team=warehouse").headers["Location"]
     next_ = parse_qs(urlsplit(location).query)["next"][0]
@@ -284,12 +287,18 @@ def test_the_redirect_to_the_login_page_leads_back_after_logging_in(client, sess
     assert resp.headers["Location"] == "/board?team=warehouse"
 
 
+def test_a_very_long_email_at_login_is_a_plain_refusal(client):
+    token = csrf_token(client)
+    resp = client.post("/login", data={"email": "x" * 300 + "@shop.example", "password": "x", "csrf_token": token})
+    assert resp.status_code == 401
+
+
 # --- the brake on password guessing -----------------------------------------------------------
 
 
 def test_the_sixth_attempt_is_refused_with_429_even_with_the_right_password(client, session, runtime, now):
     runtime.clock = lambda: now
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     for _ in range(5):
         assert _post_login(client, user.email, "guess").status_code == 401
@@ -304,7 +313,7 @@ def test_the_sixth_attempt_is_refused_with_429_even_with_the_right_password(clie
 
 def test_the_brake_counts_per_email(client, session, runtime, now):
     runtime.clock = lambda: now
-    victim, other = quick_user(session), quick_user(session)
+    victim, other = make_user(session), make_user(session)
     session.commit()
     for _ in range(5):
         _post_login(client, victim.email, "guess")
@@ -321,7 +330,7 @@ def test_guessing_unknown_emails_is_braked_too(client, runtime, now):
 
 def test_the_brake_lets_go_after_15_minutes(client, session, runtime, now):
     runtime.clock = lambda: now
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     for _ in range(5):
         _post_login(client, user.email, "guess")
@@ -333,7 +342,7 @@ def test_the_brake_lets_go_after_15_minutes(client, session, runtime, now):
 
 def test_a_successful_login_clears_the_failures(client, session, runtime, now):
     runtime.clock = lambda: now
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     for _ in range(4):
         _post_login(client, user.email, "guess")
@@ -347,7 +356,7 @@ def test_a_successful_login_clears_the_failures(client, session, runtime, now):
 
 def test_failures_are_shared_by_every_app_server(client, session, runtime, now):
     runtime.clock = lambda: now
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     for _ in range(5):
         _post_login(client, user.email, "guess")
@@ -356,7 +365,22 @@ def test_failures_are_shared_by_every_app_server(client, session, runtime, now):
     assert _post_login(other, user.email, PASSWORD).status_code == 429
 
 
-# --- logging out, deactivated users -----------------------------------------------------------
+def test_behind_a_trusted_proxy_the_login_limit_counts_each_client_not_the_proxy(settings, db, workflow):
+    rt = Runtime(replace(settings, trusted_proxies=1), workflow, db, make_session_factory(db))
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    token = csrf_token(client)
+    for n in range(30):  # one attacker, thirty different e-mails, all through the proxy
+        client.post("/login", data={"email": f"guess{n}@shop.example", "password": "nope", "csrf_token": token},
+                    headers={"X-Forwarded-For": "203.0.113.9"})
+    blocked = client.post("/login", data={"email": "guess99@shop.example", "password": "x", "csrf_token": token},
+                          headers={"X-Forwarded-For": "203.0.113.9"})
+    assert blocked.status_code == 429
+    other = client.post("/login", data={"email": "someone@shop.example", "password": "x", "csrf_token": token},
+                        headers={"X-Forwarded-For": "198.51.100.7"})
+    assert other.status_code == 401  # a colleague behind the same proxy can still try
+
+
+# --- logging out, deactivated users, password resets, remember me -------------------------------
 
 
 def test_logout_needs_a_post(client, session):
@@ -385,7 +409,7 @@ def test_logout_ends_the_session(client, session):
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.ADMIN])
 def test_a_deactivated_user_cannot_log_in(client, session, role):
-    user = quick_user(session, role=role)
+    user = make_user(session, role=role)
     user.is_active = False
     session.commit()
     resp = _post_login(client, user.email, PASSWORD)
@@ -402,3 +426,27 @@ def test_deactivating_a_user_ends_their_open_session(client, session):
     resp = client.get("/board")
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/login"
+
+
+def test_a_password_reset_ends_the_sessions_and_remember_me_logins_begun_before_it(client, session):
+    user, _ = login_as(client, session, team="warehouse")
+    assert client.get("/board").status_code == 200
+    set_password(session, user.email, "a brand new password")
+    session.commit()
+    resp = client.get("/board")
+    assert resp.status_code == 302
+    assert "/login" in resp.headers["Location"]
+
+
+def test_remember_me_cookies_are_secure_and_http_only_behind_https(settings, db, workflow, session):
+    user = make_user(session, team="warehouse")
+    session.commit()
+    rt = Runtime(replace(settings, base_url="https://returns.shop.example"), workflow, db, make_session_factory(db))
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    token = csrf_token(client)
+    resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "1",
+                                       "csrf_token": token})
+    cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("remember_token=")]
+    assert cookies
+    assert "Secure" in cookies[0]
+    assert "HttpOnly" in cookies[0]

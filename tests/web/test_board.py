@@ -1,9 +1,9 @@
-"""The board: columns and counts, SLA badges, cards, filters, fragments, "show more", the live feed, moves."""
+"""The board: columns and counts, SLA badges, cards, filters and search, fragments, "show more", the live feed
+and moves."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from importlib import resources
 
 import pytest
 
@@ -17,27 +17,22 @@ from hub.returns.models import Channel
 from hub.returns.permissions import Actor
 from hub.returns.queries import sla_state
 from hub.workflow import parse_workflow
-from tests.conftest import login
-from tests.factories import make_return
-from tests.web.helpers import (
+from tests.factories import SYSTEM, make_return, make_user, workflow_toml
+from tests.web.support import (
     card_ids,
     column_count,
     hx,
+    login,
     login_as,
     page,
     parse,
-    quick_user,
-    shared_templates,  # noqa: F401 - compiles templates once per run
     state,
 )
 
-SYSTEM = Actor.system("test", Channel.CLI)
 ALL_STAGES = ["new", "approved", "in_transit", "received", "inspected", "resolved", "rejected"]
 
 
-@pytest.fixture(autouse=True)
-def _frozen_clock(runtime, now):
-    runtime.clock = lambda: now
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 def _item(sku: str, reason: str = "too_small") -> ItemDraft:
@@ -95,9 +90,7 @@ def test_counts_are_exact_and_every_card_sits_in_its_stage(client, session, work
 
 
 def _app_with_wip_limit(settings, db, limit: int):
-    text = resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
-    text = text.replace("wip_limit = 150", f"wip_limit = {limit}", 1)
-    wf = parse_workflow(text, source="test workflow")
+    wf = parse_workflow(workflow_toml(stages={"new": {"wip_limit": limit}}), source="test workflow")
     assert wf.stages["new"].wip_limit == limit
     return create_app(runtime=Runtime(settings, wf, db, make_session_factory(db)), TESTING=True), wf
 
@@ -108,7 +101,7 @@ def test_the_wip_limit_is_marked_only_once_a_column_holds_more(settings, db, ses
     client = app.test_client()
     for _ in range(3):
         make_return(session, wf, now=now)
-    user = quick_user(session)
+    user = make_user(session)
     session.commit()
     login(client, user.email)
     wip = page(client.get("/board")).by_id("head-new").find(cls="wip")
@@ -176,7 +169,7 @@ def test_sla_badges_follow_the_clock(client, session, workflow, runtime, now):
 
 def test_a_card_shows_rma_customer_first_sku_more_items_reason_assignee_and_time_in_stage(client, session,
                                                                                          workflow, now):
-    jan = quick_user(session, name="Jan de Boer")
+    jan = make_user(session, name="Jan de Boer")
     r = make_return(session, workflow, now=now - timedelta(days=2, hours=3), customer_name="Mila Visser",
                     priority="urgent",
                     items=[_item("COAT-GRN-L", "damaged"), _item("SCARF-01"), _item("HAT-02")])
@@ -243,8 +236,8 @@ def test_what_customers_and_searches_type_is_shown_as_text_never_as_markup(clien
 @pytest.fixture
 def filter_board(client, session, workflow, now):
     """Five returns, each picked out by some filter; the viewer (an admin) owns R1, Wim (warehouse) owns R3."""
-    me = quick_user(session, role=Role.ADMIN, name="Ada Admin")
-    wim = quick_user(session, team="warehouse", name="Wim Warehouse")
+    me = make_user(session, role=Role.ADMIN, name="Ada Admin")
+    wim = make_user(session, team="warehouse", name="Wim Warehouse")
     r1 = make_return(session, workflow, now=now - timedelta(days=2), customer_name="Sanne de Vries",
                      customer_email="sanne@example.nl", order_number="ORD-1001", items=[_item("TSHIRT-BLU-M")])
     r2 = make_return(session, workflow, stage="approved", now=now, customer_name="Pieter Bakker",
@@ -333,6 +326,16 @@ def test_an_unfiltered_board_offers_no_reset(client, filter_board):
     tree = page(client.get("/board"))
     assert tree.find(cls="filter-summary") is None
     assert tree.by_id("board").attrs["data-query"] == ""
+
+
+def test_search_finds_names_whatever_the_case_of_their_accented_letters(client, session, workflow, now):
+    make_return(session, workflow, now=now, customer_name="Özlem Çelik")
+    make_return(session, workflow, now=now, customer_name="Jan Jansen")
+    login_as(client, session, team="customer_service")
+    for query in ("özlem", "ÖZLEM", "çelik"):
+        html = client.get(f"/board?q={query}").get_data(as_text=True)
+        assert "Özlem Çelik" in html, query
+        assert "Jan Jansen" not in html
 
 
 # --- fragment or page ---------------------------------------------------------------------------
@@ -464,7 +467,7 @@ def test_the_feed_brings_a_card_changed_through_the_services_and_advances_the_cu
                                                                                   workflow, now):
     r = make_return(session, workflow, now=now)
     quiet = make_return(session, workflow, now=now)
-    slack_user = quick_user(session, name="Sam Slack")
+    slack_user = make_user(session, name="Sam Slack")
     login_as(client, session)
     cursor = _cursor(client)
 
@@ -584,7 +587,7 @@ def test_a_board_move_keeps_the_filters_for_the_headers(client, session, workflo
 def test_an_illegal_move_from_the_board_sends_the_card_back_with_the_reason(client, session, workflow, now, case,
                                                                             status, message):
     r = make_return(session, workflow, now=now)
-    bob = quick_user(session, name="Bob Smith")
+    bob = make_user(session, name="Bob Smith")
     team = "logistics" if case == "no permission" else "customer_service"
     _, token = login_as(client, session, team=team)
     version = 1

@@ -22,7 +22,7 @@ from hub.returns.models import Channel, Event
 from hub.returns.permissions import Actor
 from hub.returns.queries import load_for_detail
 from hub.workflow import Workflow
-from tests.conftest import NOW
+from tests.factories import NOW
 from tests.web.browser_support import (
     ARTIFACTS,
     CHROMIUM,

@@ -11,19 +11,15 @@ from sqlalchemy.orm import selectinload
 
 from hub.accounts.models import Role
 from hub.returns.models import Channel, Event, Return
-from tests.web.helpers import (
+from tests.web.support import (
     count,
     hx,
     login_as,
     page,
     parse,
-    shared_templates,  # noqa: F401 - compiles templates once per run
 )
 
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(runtime, now):
-    runtime.clock = lambda: now
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 @pytest.fixture

@@ -10,15 +10,13 @@ import pytest
 from hub.accounts.models import Role, Team
 from hub.returns.models import Return
 from hub.workflow import load_workflow
-from tests.conftest import login
-from tests.factories import make_return
-from tests.web.helpers import (
+from tests.factories import make_return, make_user
+from tests.web.support import (
     count,
     hx,
+    login,
     login_as,
     page,
-    quick_user,
-    shared_templates,  # noqa: F401 - compiles templates once per run
     state,
 )
 
@@ -66,7 +64,7 @@ MATRIX = list(itertools.product(ROLES, TEAMS, ACTIONS))
 @pytest.mark.parametrize(("role", "team", "action"), MATRIX, ids=lambda v: _id(v))
 def test_the_server_allows_exactly_what_the_role_and_team_permit(client, session, workflow, role, team, action):
     # one return in a stage of each team: the same user is allowed on some and refused on others
-    teammates = {s: quick_user(session, team=workflow.stages[s].team, name=f"Tess {s}") for s in STAGES}
+    teammates = {s: make_user(session, team=workflow.stages[s].team, name=f"Tess {s}") for s in STAGES}
     returns = {s: make_return(session, workflow, stage=s) for s in STAGES}
     user, token = login_as(client, session, team=team, role=role)
     for stage, r in returns.items():
@@ -173,7 +171,7 @@ def test_only_leads_and_admins_correct_the_shipping_of_a_closed_return(client, s
 
 def test_a_member_of_two_teams_acts_on_the_stages_of_both(client, session, workflow):
     returns = {s: make_return(session, workflow, stage=s) for s in STAGES}
-    user = quick_user(session, team="logistics")
+    user = make_user(session, team="logistics")
     user.teams.append(session.get(Team, "warehouse"))
     session.commit()
     token = login(client, user.email)

@@ -12,22 +12,17 @@ from hub.returns import services as svc
 from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Comment, Event, Return
 from hub.returns.permissions import Actor
-from tests.factories import make_return
-from tests.web.helpers import (
+from tests.factories import make_return, make_user
+from tests.web.support import (
     count,
     hx,
     login_as,
     page,
     parse,
-    quick_user,
-    shared_templates,  # noqa: F401 - compiles templates once per run
     state,
 )
 
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(runtime, now):
-    runtime.clock = lambda: now
+pytestmark = pytest.mark.usefixtures("frozen_clock")
 
 
 @pytest.fixture
@@ -151,7 +146,7 @@ def test_the_facts_show_the_stage_clock_the_promise_and_the_customer(client, ses
 
 def test_the_timeline_lists_every_event_with_actor_and_channel(client, session, workflow, runtime, now, jan):
     user, token = jan
-    sam = quick_user(session, name="Sam Slack")
+    sam = make_user(session, name="Sam Slack")
     r = make_return(session, workflow, now=now - timedelta(hours=3))
     session.commit()
     assert _post(client, token, r.rma, "claim").status_code == 200
@@ -191,7 +186,7 @@ def test_the_timeline_lists_every_event_with_actor_and_channel(client, session, 
 
 def test_a_comment_marks_up_mentions_and_escapes_everything_else(client, session, workflow, now, jan):
     user, token = jan
-    quick_user(session, name="Tess Teammate", email="tess@shop.example")
+    make_user(session, name="Tess Teammate", email="tess@shop.example")
     r = make_return(session, workflow, now=now)
     session.commit()
     body = 'Hi @tess, see <script>alert("x")</script> and <img src=x onerror=alert(1)> & mail jan@shop.example'
@@ -216,7 +211,7 @@ def test_a_comment_marks_up_mentions_and_escapes_everything_else(client, session
 
 def test_a_mention_at_the_end_of_a_sentence_leaves_the_full_stop_outside(client, session, workflow, now, jan):
     _, token = jan
-    quick_user(session, name="Tess Teammate", email="tess@shop.example")
+    make_user(session, name="Tess Teammate", email="tess@shop.example")
     r = make_return(session, workflow, now=now)
     session.commit()
     resp = _post(client, token, r.rma, "comment", body="Over to @tess. Thanks @Jan.de.Boer!")
@@ -267,9 +262,9 @@ def test_claiming_makes_me_the_assignee(client, session, workflow, now, jan):
 
 def test_assigning_to_a_team_member_and_back_to_nobody(client, session, workflow, now, jan):
     _, token = jan
-    tess = quick_user(session, name="Tess Teammate")
-    larry = quick_user(session, team="logistics", name="Larry Logistics")
-    lead = quick_user(session, team=None, role=Role.LEAD, name="Lea Lead")
+    tess = make_user(session, name="Tess Teammate")
+    larry = make_user(session, team="logistics", name="Larry Logistics")
+    lead = make_user(session, team=None, role=Role.LEAD, name="Lea Lead")
     r = make_return(session, workflow, now=now)
     session.commit()
     options = page(client.get(f"/returns/{r.rma}", headers=hx())).by_id("assignee_id").find_all("option")
@@ -296,7 +291,7 @@ def test_assigning_to_a_team_member_and_back_to_nobody(client, session, workflow
 
 def test_assigning_to_someone_outside_the_owning_team_is_refused(client, session, workflow, now, jan):
     _, token = jan
-    larry = quick_user(session, team="logistics", name="Larry Logistics")
+    larry = make_user(session, team="logistics", name="Larry Logistics")
     r = make_return(session, workflow, now=now)
     session.commit()
     before = state(session, r.rma)
@@ -310,7 +305,7 @@ def test_assigning_to_someone_outside_the_owning_team_is_refused(client, session
 
 def test_assigning_to_a_deactivated_user_is_refused(client, session, workflow, now, jan):
     _, token = jan
-    gone = quick_user(session, name="Gone Person")
+    gone = make_user(session, name="Gone Person")
     gone.is_active = False
     r = make_return(session, workflow, now=now)
     session.commit()
@@ -378,15 +373,6 @@ def test_flagging_needs_a_reason(client, session, workflow, now, jan, reason, er
     assert _field_errors(resp) == [error]
     assert _notice(resp) == error
     assert state(session, r.rma).is_blocked is False
-
-
-def test_clearing_a_block_that_is_not_there_is_refused(client, session, workflow, now, jan):
-    _, token = jan
-    r = make_return(session, workflow, now=now)
-    session.commit()
-    resp = _post(client, token, r.rma, "unflag")
-    assert resp.status_code == 409
-    assert _notice(resp) == f"{r.rma} is not blocked."
 
 
 # --- moving, closing, reopening -----------------------------------------------------------------
@@ -468,13 +454,17 @@ def test_reopening_a_closed_return(client, session, workflow, now, jan, closed, 
     assert after.event_kinds == ("created", "reopened")
 
 
-def test_reopening_an_open_return_is_refused(client, session, workflow, now, jan):
+@pytest.mark.parametrize(("action", "notice"), [
+    ("unflag", "{rma} is not blocked."),
+    ("reopen", "{rma} is not closed; it is in “New request”."),
+], ids=["clearing-a-block-that-is-not-there", "reopening-an-open-return"])
+def test_a_change_that_does_not_fit_the_return_is_refused(client, session, workflow, now, jan, action, notice):
     _, token = jan
     r = make_return(session, workflow, now=now)
     session.commit()
-    resp = _post(client, token, r.rma, "reopen")
+    resp = _post(client, token, r.rma, action)
     assert resp.status_code == 409
-    assert _notice(resp) == f"{r.rma} is not closed; it is in “New request”."
+    assert _notice(resp) == notice.format(rma=r.rma)
 
 
 # --- shipping -----------------------------------------------------------------------------------
@@ -524,7 +514,7 @@ def test_bad_shipping_details_are_refused_next_to_the_field(client, session, wor
 ])
 def test_a_stale_version_is_refused_naming_who_changed_it(client, session, workflow, now, jan, action, form):
     _, token = jan
-    bob = quick_user(session, name="Bob Smith")
+    bob = make_user(session, name="Bob Smith")
     r = make_return(session, workflow, now=now)
     session.commit()
     loaded = page(client.get(f"/returns/{r.rma}", headers=hx())).by_id("detail").attrs["data-version"]

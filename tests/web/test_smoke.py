@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hub.accounts.models import Role
-from tests.conftest import login
 from tests.factories import make_return, make_user
+from tests.web.support import login
 
 
 def test_board_shows_a_return_and_a_move_from_the_board_returns_the_card(client, session, workflow):

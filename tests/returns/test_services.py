@@ -16,11 +16,10 @@ from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Event, Return
 from hub.returns.permissions import Actor, may_move
 from hub.workflow import load_workflow
-from tests.factories import make_draft, make_return, make_user
+from tests.factories import SYSTEM, make_draft, make_return, make_user
 
 WF = load_workflow()
 PAIRS = [(a, b) for a, b in itertools.permutations(WF.stages, 2)]
-SYSTEM = Actor.system("test", Channel.CLI)
 
 
 @pytest.mark.parametrize(("src", "dst"), PAIRS)

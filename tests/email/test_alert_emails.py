@@ -9,8 +9,8 @@ from sqlalchemy import select
 from hub.notifications.models import Notification
 from integrations.email.render import MailRenderer
 from jobs.digests import run_digests
-from tests.alerts.support import make_returns, scan, utc
-from tests.factories import make_return
+from tests.alerts.support import scan
+from tests.factories import make_return, make_returns, utc
 
 THURSDAY_9 = utc(2026, 3, 5, 8)  # 09:00 in Amsterdam
 

@@ -1,94 +1,18 @@
-"""The workflow configuration: the built-in default is DESIGN.md's, and every error names its key."""
+"""The workflow configuration: the built-in default is DESIGN.md's, and every error names its key.
+
+(`returns-hub check-config`: tests/cli/test_setup.py.)
+"""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, time
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hub.cli import main
 from hub.workflow import RESOLUTIONS, ConfigError, Sla, Workflow, load_workflow, parse_workflow
-
-HEADER = """\
-promise_days = 14
-"""
-
-TEAMS = """
-[teams.customer_service]
-name = "Customer service"
-color = "#2563eb"
-timezone = "Europe/Amsterdam"
-working_days = ["mon", "tue", "wed", "thu", "fri"]
-working_hours = ["09:00", "17:00"]
-holidays = [2026-12-25, "2026-12-26"]
-
-[teams.logistics]
-name = "Logistics"
-color = "#d97706"
-timezone = "Europe/Amsterdam"
-"""
-
-STAGES = {
-    "new": """
-[[stages]]
-key = "new"
-name = "New request"
-team = "customer_service"
-sla = "1 business day"
-wip_limit = 60
-next = ["approved", "rejected"]
-""",
-    "approved": """
-[[stages]]
-key = "approved"
-name = "Approved"
-team = "logistics"
-sla = "5 calendar days"
-next = ["resolved", "rejected"]
-""",
-    "resolved": """
-[[stages]]
-key = "resolved"
-name = "Resolved"
-closed = true
-requires_resolution = true
-next = ["approved"]
-""",
-    "rejected": """
-[[stages]]
-key = "rejected"
-name = "Rejected"
-closed = true
-requires_note = true
-next = ["new"]
-""",
-}
-
-POLICY = """
-[policy]
-return_window_days = 30
-non_returnable_skus = ["giftcard"]
-allowed_resolutions = ["refund", "exchange"]
-
-[[reasons]]
-code = "too_small"
-label = "Too small"
-
-[[reasons]]
-code = "defective"
-label = "Defective"
-"""
-
-
-def config(order: tuple[str, ...] = ("new", "approved", "resolved", "rejected"), **replace: tuple[str, str]) -> str:
-    """A valid workflow file, with stages in `order`, after applying each (old, new) replacement."""
-    text = HEADER + TEAMS + "".join(STAGES[k] for k in order) + POLICY
-    for old, new in replace.values():
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
+from tests.factories import default_workflow_toml, workflow_toml
+from tests.workflow.support import APPROVED, CS, HEADER, NEW, POLICY, TEAMS, config
 
 
 def errors_of(text: str) -> list[str]:
@@ -150,6 +74,12 @@ def test_the_default_team_calendars_are_business_days_in_amsterdam():
         assert team.opens < team.closes
 
 
+def test_the_tests_workflow_toml_without_changes_is_the_built_in_file():
+    # tests.factories.workflow_toml writes the file the other tests change: unchanged, it is the default
+    assert tomllib.loads(workflow_toml()) == tomllib.loads(default_workflow_toml())
+    assert parse_workflow(workflow_toml(), source="<built-in default>") == load_workflow()
+
+
 def test_a_valid_file_parses_into_typed_values():
     wf = parse_workflow(config(), source="good.toml")
     assert isinstance(wf, Workflow)
@@ -167,10 +97,6 @@ def test_a_valid_file_parses_into_typed_values():
 
 
 # --- every error with its location ---------------------------------------------------------------
-
-NEW = "stages[0] (new)"
-APPROVED = "stages[1] (approved)"
-CS = "teams.customer_service"
 
 CASES = [
     pytest.param({"x": ('team = "customer_service"', 'team = "support"')},
@@ -286,41 +212,34 @@ def test_each_error_names_its_location(replace, location, message):
     assert message in text
 
 
-def test_a_duplicate_key_is_reported_by_the_toml_parser_with_its_line():
-    text = config(x=("promise_days = 14", "promise_days = 14\npromise_days = 10"))
-    errors = errors_of(text)
-    assert len(errors) == 1
-    assert errors[0].startswith("not valid TOML: ")
-    assert "line 2" in errors[0]
-
-
-def test_a_duplicate_table_is_reported_by_the_toml_parser():
-    text = config(x=("[teams.logistics]", '[teams.customer_service]\nname = "Again"\n\n[teams.logistics]'))
-    [error] = errors_of(text)
+@pytest.mark.parametrize(("replace", "line"), [
+    (("promise_days = 14", "promise_days = 14\npromise_days = 10"), "line 2"),
+    (("[teams.logistics]", '[teams.customer_service]\nname = "Again"\n\n[teams.logistics]'), "line"),
+], ids=["duplicate-key", "duplicate-table"])
+def test_a_duplicate_is_reported_by_the_toml_parser_with_its_line(replace, line):
+    [error] = errors_of(config(x=replace))
     assert error.startswith("not valid TOML: ")
-    assert "line" in error
+    assert line in error
 
 
-def test_the_first_stage_cannot_be_closed():
-    errors = errors_of(config(order=("rejected", "new", "approved", "resolved")))
-    assert errors == ["stages[0]: the first stage is where new returns start; it cannot be closed"]
-
-
-def test_a_workflow_needs_a_closed_stage():
-    text = config(order=("new", "approved"),
-                  a=('next = ["approved", "rejected"]', 'next = ["approved"]'),
-                  b=('next = ["resolved", "rejected"]', 'next = ["new"]'))
-    assert errors_of(text) == ["stages: at least one closed stage (closed = true) is needed to finish a return"]
-
-
-def test_missing_sections_are_each_reported():
-    errors = errors_of("promise_days = 14\n")
-    assert errors == ["teams: missing", "stages: missing", "reasons: at least one return reason is needed"]
-
-
-def test_stages_must_be_an_array_of_tables():
-    text = HEADER + TEAMS + '\n[stages]\nkey = "new"\n' + POLICY
-    assert errors_of(text) == ["stages: expected an array, got a table"]
+@pytest.mark.parametrize(("text", "errors"), [
+    pytest.param(config(order=("rejected", "new", "approved", "resolved")),
+                 ["stages[0]: the first stage is where new returns start; it cannot be closed"],
+                 id="the-first-stage-cannot-be-closed"),
+    pytest.param(config(order=("new", "approved"),
+                        a=('next = ["approved", "rejected"]', 'next = ["approved"]'),
+                        b=('next = ["resolved", "rejected"]', 'next = ["new"]')),
+                 ["stages: at least one closed stage (closed = true) is needed to finish a return"],
+                 id="a-workflow-needs-a-closed-stage"),
+    pytest.param("promise_days = 14\n",
+                 ["teams: missing", "stages: missing", "reasons: at least one return reason is needed"],
+                 id="missing-sections-are-each-reported"),
+    pytest.param(HEADER + TEAMS + '\n[stages]\nkey = "new"\n' + POLICY,
+                 ["stages: expected an array, got a table"],
+                 id="stages-must-be-an-array-of-tables"),
+])
+def test_errors_about_the_whole_file(text, errors):
+    assert errors_of(text) == errors
 
 
 def test_a_file_with_several_errors_reports_all_of_them_at_once():
@@ -372,73 +291,3 @@ def test_load_workflow_reports_a_missing_or_unreadable_file(tmp_path):
     bad.write_bytes("promise_days = 14 # caf\xe9\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_workflow(bad)
-
-
-# --- returns-hub check-config ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def broken(tmp_path) -> Path:
-    """A workflow file with three errors."""
-    path = tmp_path / "broken.toml"
-    path.write_text(config(
-        a=('team = "customer_service"', 'team = "support"'),
-        b=('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Amsterdan"'),
-        c=('sla = "5 calendar days"', 'sla = "five days"'),
-    ), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def good(tmp_path) -> Path:
-    """A valid workflow file."""
-    path = tmp_path / "good.toml"
-    path.write_text(config(), encoding="utf-8")
-    return path
-
-
-def test_check_config_prints_every_error_with_the_file_name_and_exits_1(broken):
-    result = CliRunner().invoke(main, ["check-config", str(broken)], env={"HUB_CONFIG": None})
-    assert result.exit_code == 1
-    lines = result.stderr.splitlines()
-    assert lines == [
-        f"{broken}: {CS}.timezone: unknown time zone 'Europe/Amsterdan' (use an IANA name like \"Europe/Amsterdam\")",
-        f"{broken}: {NEW}.team: unknown team 'support'; teams are: customer_service, logistics",
-        f"{broken}: {APPROVED}.sla: expected e.g. \"1 business day\", \"5 calendar days\" or \"4 business hours\", "
-        "got 'five days'",
-        f"3 errors in {broken}",
-    ]
-    assert result.stdout == ""
-
-
-def test_check_config_says_ok_for_a_good_file(good):
-    result = CliRunner().invoke(main, ["check-config", str(good)], env={"HUB_CONFIG": None})
-    assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"{good}: OK")
-    assert "2 teams, 4 stages (2 open), 2 return reasons, promise 14 days" in result.stdout
-
-
-def test_check_config_uses_hub_config_when_no_file_is_given(broken, good):
-    runner = CliRunner()
-    result = runner.invoke(main, ["check-config"], env={"HUB_CONFIG": str(broken)})
-    assert result.exit_code == 1
-    assert f"3 errors in {broken}" in result.stderr
-    result = runner.invoke(main, ["check-config"], env={"HUB_CONFIG": str(good)})
-    assert result.exit_code == 0
-    assert result.stdout.startswith(f"{good}: OK")
-    # a file on the command line wins over HUB_CONFIG
-    result = runner.invoke(main, ["check-config", str(good)], env={"HUB_CONFIG": str(broken)})
-    assert result.exit_code == 0
-
-
-def test_check_config_checks_the_built_in_default_without_hub_config():
-    result = CliRunner().invoke(main, ["check-config"], env={"HUB_CONFIG": None})
-    assert result.exit_code == 0
-    assert result.stdout.startswith("<built-in default>: OK — 3 teams, 7 stages (5 open)")
-
-
-def test_check_config_reports_a_missing_file(tmp_path):
-    missing = tmp_path / "missing.toml"
-    result = CliRunner().invoke(main, ["check-config", str(missing)], env={"HUB_CONFIG": None})
-    assert result.exit_code == 1
-    assert f"{missing}: cannot read the file" in result.stderr

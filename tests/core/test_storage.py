@@ -1,4 +1,7 @@
-"""Storage: migrations match the models, SQLite pragmas, the schema check, init-db, start-up checks, UTC times."""
+"""Storage: migrations match the models, SQLite pragmas, the schema check, start-up checks, UTC times.
+
+(`returns-hub init-db` and the commands' start-up checks: tests/cli/test_setup.py.)
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from click.testing import CliRunner
 from sqlalchemy import Engine, exc, func, inspect, select, text
 
 import hub.models  # noqa: F401 - every table on Base.metadata
-from hub.accounts.models import Team
-from hub.cli import main
 from hub.core.db import (
     Base,
     SchemaError,
@@ -28,15 +28,9 @@ from hub.core.runtime import Runtime, StartupError
 from hub.returns.models import Return, ReturnItem
 from hub.returns.queries import stored_stages_problems
 from hub.workflow import parse_workflow
-from tests.factories import make_return
+from tests.factories import make_return, workflow_toml
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    """A fresh SQLite file nobody has touched."""
-    return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
 
 
 @pytest.fixture
@@ -131,27 +125,24 @@ def test_check_schema_passes_on_a_migrated_database(engine):
     check_schema(engine)
 
 
-def test_check_schema_on_an_empty_database_says_to_run_init_db(fresh):
-    assert current_revision(fresh) is None
-    with pytest.raises(SchemaError, match=r"The database is empty: run `returns-hub init-db`"):
-        check_schema(fresh)
-
-
-def test_check_schema_on_tables_without_a_migration_record_says_to_run_init_db(fresh):
-    Base.metadata.create_all(fresh)
-    with pytest.raises(SchemaError, match=r"has tables but no migration record: run `returns-hub init-db`"):
-        check_schema(fresh)
-
-
-def test_check_schema_after_a_downgrade_to_base_says_to_run_init_db(fresh):
-    upgrade(fresh)
+def _downgraded_to_base(engine: Engine) -> None:
     from alembic import command
 
     from hub.core.db import _alembic_config
 
-    command.downgrade(_alembic_config(fresh), "base")
+    upgrade(engine)
+    command.downgrade(_alembic_config(engine), "base")
+
+
+@pytest.mark.parametrize(("prepare", "message"), [
+    (lambda engine: None, r"The database is empty: run `returns-hub init-db`"),
+    (Base.metadata.create_all, r"has tables but no migration record: run `returns-hub init-db`"),
+    (_downgraded_to_base, r"run `returns-hub init-db`"),
+], ids=["empty", "tables-without-a-migration-record", "downgraded-to-base"])
+def test_check_schema_on_a_database_without_a_migration_says_to_run_init_db(fresh, prepare, message):
+    prepare(fresh)
     assert current_revision(fresh) is None
-    with pytest.raises(SchemaError, match=r"run `returns-hub init-db`"):
+    with pytest.raises(SchemaError, match=message):
         check_schema(fresh)
 
 
@@ -166,118 +157,10 @@ def test_check_schema_on_a_database_behind_the_code_says_to_run_init_db(fresh):
     assert "run `returns-hub init-db` to upgrade it" in message
 
 
-# --- returns-hub init-db ----------------------------------------------------------------------------
-
-
-def test_init_db_creates_the_schema_and_the_teams_and_is_idempotent(sqlite_url, workflow):
-    runner = CliRunner()
-    env = {"HUB_DATABASE_URL": sqlite_url, "HUB_CONFIG": None}
-    for _ in range(2):
-        result = runner.invoke(main, ["init-db"], env=env)
-        assert result.exit_code == 0, result.output
-        assert f"Database ready: {sqlite_url}" in result.stdout
-    engine = make_engine(sqlite_url)
-    try:
-        check_schema(engine)
-        with make_session_factory(engine)() as s:
-            teams = {t.key: (t.name, t.color) for t in s.scalars(select(Team))}
-        assert teams == {k: (t.name, t.color) for k, t in workflow.teams.items()}
-    finally:
-        engine.dispose()
-    result = runner.invoke(main, ["user", "list"], env=env)
-    assert result.exit_code == 0, result.output
-    assert "No users yet" in result.stdout
-
-
-def test_init_db_syncs_teams_from_hub_config(sqlite_url, tmp_path):
-    config = tmp_path / "workflow.toml"
-    config.write_text(DEFAULT_WITHOUT_IN_TRANSIT.replace('name = "Warehouse"', 'name = "Magazijn"'), encoding="utf-8")
-    runner = CliRunner()
-    assert runner.invoke(main, ["init-db"], env={"HUB_DATABASE_URL": sqlite_url, "HUB_CONFIG": None}).exit_code == 0
-    result = runner.invoke(main, ["init-db"], env={"HUB_DATABASE_URL": sqlite_url, "HUB_CONFIG": str(config)})
-    assert result.exit_code == 0, result.output
-    engine = make_engine(sqlite_url)
-    try:
-        with make_session_factory(engine)() as s:
-            assert s.get(Team, "warehouse").name == "Magazijn"
-            assert s.scalar(select(func.count()).select_from(Team)) == 3
-    finally:
-        engine.dispose()
-
-
-def test_commands_that_need_the_schema_refuse_an_empty_database(sqlite_url):
-    result = CliRunner().invoke(main, ["user", "list"], env={"HUB_DATABASE_URL": sqlite_url, "HUB_CONFIG": None})
-    assert result.exit_code == 1
-    assert "The database is empty: run `returns-hub init-db`" in result.stderr
-
-
 # --- Runtime.check_ready ------------------------------------------------------------------------------
 
 # the default workflow without its "In transit" stage: approved returns go straight to received
-DEFAULT_WITHOUT_IN_TRANSIT = """
-promise_days = 14
-
-[teams.customer_service]
-name = "Customer service"
-color = "#2563eb"
-timezone = "Europe/Amsterdam"
-
-[teams.logistics]
-name = "Logistics"
-color = "#d97706"
-timezone = "Europe/Amsterdam"
-
-[teams.warehouse]
-name = "Warehouse"
-color = "#059669"
-timezone = "Europe/Amsterdam"
-
-[[stages]]
-key = "new"
-name = "New request"
-team = "customer_service"
-sla = "1 business day"
-next = ["approved", "rejected"]
-
-[[stages]]
-key = "approved"
-name = "Approved — label / pickup"
-team = "logistics"
-sla = "1 business day"
-next = ["received", "rejected"]
-
-[[stages]]
-key = "received"
-name = "Received — to inspect"
-team = "warehouse"
-sla = "1 business day"
-next = ["inspected"]
-
-[[stages]]
-key = "inspected"
-name = "Inspected — to resolve"
-team = "customer_service"
-sla = "1 business day"
-next = ["resolved", "rejected"]
-
-[[stages]]
-key = "resolved"
-name = "Resolved"
-closed = true
-requires_resolution = true
-next = ["inspected"]
-
-[[stages]]
-key = "rejected"
-name = "Rejected"
-closed = true
-requires_note = true
-next = ["new"]
-
-[[reasons]]
-code = "too_small"
-label = "Too small"
-"""
+WITHOUT_IN_TRANSIT = workflow_toml(stages={"in_transit": None, "approved": {"next": ["received", "rejected"]}})
 
 
 def test_check_ready_refuses_returns_in_a_stage_the_config_lacks(runtime, session, workflow, now):
@@ -287,7 +170,7 @@ def test_check_ready_refuses_returns_in_a_stage_the_config_lacks(runtime, sessio
     session.commit()
     runtime.check_ready(stored_stages_problems)  # the default workflow has every stage
 
-    custom = parse_workflow(DEFAULT_WITHOUT_IN_TRANSIT, source="no-transit.toml")
+    custom = parse_workflow(WITHOUT_IN_TRANSIT, source="no-transit.toml")
     rt = Runtime(runtime.settings, custom, runtime.engine, runtime.session_factory)
     with pytest.raises(StartupError) as info:
         rt.check_ready(stored_stages_problems)
@@ -295,19 +178,6 @@ def test_check_ready_refuses_returns_in_a_stage_the_config_lacks(runtime, sessio
     assert "the database has 3 return(s) in stage 'in_transit', which no-transit.toml does not define" in message
     assert "add the stage(s) back to the config, or move those returns first" in message
     assert "'received'" not in message
-
-
-def test_a_command_refuses_to_start_with_a_config_that_lacks_a_used_stage(
-    session, workflow, now, database_url, tmp_path,
-):
-    make_return(session, workflow, stage="in_transit", now=now)
-    session.commit()
-    config = tmp_path / "no-transit.toml"
-    config.write_text(DEFAULT_WITHOUT_IN_TRANSIT, encoding="utf-8")
-    result = CliRunner().invoke(main, ["user", "list"],
-                                env={"HUB_DATABASE_URL": database_url, "HUB_CONFIG": str(config)})
-    assert result.exit_code == 1
-    assert f"1 return(s) in stage 'in_transit', which {config} does not define" in result.stderr
 
 
 def test_check_ready_refuses_an_old_schema(fresh, settings, workflow):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from hub.workflow import Sla, Team, load_workflow
 from hub.workflow.calendar import add_business_hours, business_hours_between, due_at, due_soon_at, is_working_day
-from tests.alerts.support import local, team, utc
+from tests.factories import local, team, utc
 
 NOW = utc(2026, 3, 5, 9)  # Thursday 5 March 2026: 10:00 in Amsterdam, 04:00 in New York, 18:00 in Tokyo
 
@@ -119,36 +119,34 @@ def test_a_calendar_without_working_time_is_an_error_not_an_endless_loop():
 # --- daylight saving time -------------------------------------------------------------------------------
 
 
-def test_europe_spring_forward_keeps_the_wall_clock():
+@pytest.mark.parametrize(("friday", "due_wall", "due_utc", "elapsed"), [
     # last Sunday of March 2026: clocks go from 02:00 to 03:00 in Amsterdam
-    friday = local("Europe/Amsterdam", 2026, 3, 27, 12)  # CET, 11:00 UTC
-    due = due_at(friday, business_days(1), AMS)
-    assert due == local("Europe/Amsterdam", 2026, 3, 30, 12)  # CEST
-    assert due == utc(2026, 3, 30, 10)
-    assert due - friday == timedelta(days=3, hours=-1)
-    assert business_hours_between(friday, due, AMS) == 8
-
-
-def test_europe_fall_back_keeps_the_wall_clock():
+    (local("Europe/Amsterdam", 2026, 3, 27, 12),  # CET, 11:00 UTC
+     local("Europe/Amsterdam", 2026, 3, 30, 12), utc(2026, 3, 30, 10), timedelta(days=3, hours=-1)),  # CEST
     # last Sunday of October 2026: clocks go from 03:00 back to 02:00
-    friday = local("Europe/Amsterdam", 2026, 10, 23, 12)  # CEST, 10:00 UTC
+    (local("Europe/Amsterdam", 2026, 10, 23, 12),  # CEST, 10:00 UTC
+     local("Europe/Amsterdam", 2026, 10, 26, 12), utc(2026, 10, 26, 11), timedelta(days=3, hours=1)),  # CET
+], ids=["spring-forward", "fall-back"])
+def test_europe_daylight_saving_keeps_the_wall_clock(friday, due_wall, due_utc, elapsed):
     due = due_at(friday, business_days(1), AMS)
-    assert due == local("Europe/Amsterdam", 2026, 10, 26, 12)  # CET
-    assert due == utc(2026, 10, 26, 11)
-    assert due - friday == timedelta(days=3, hours=1)
+    assert due == due_wall
+    assert due == due_utc
+    assert due - friday == elapsed
     assert business_hours_between(friday, due, AMS) == 8
 
 
-def test_us_spring_forward_on_the_second_sunday_of_march():
-    friday = local("America/New_York", 2026, 3, 6, 12)  # EST, 17:00 UTC
+@pytest.mark.parametrize(("friday", "due_wall", "due_utc"), [
+    # spring forward on the second Sunday of March
+    (local("America/New_York", 2026, 3, 6, 12),  # EST, 17:00 UTC
+     local("America/New_York", 2026, 3, 9, 12), utc(2026, 3, 9, 16)),  # EDT
+    # fall back on the first Sunday of November
+    (local("America/New_York", 2026, 10, 30, 12),  # EDT, 16:00 UTC
+     local("America/New_York", 2026, 11, 2, 12), utc(2026, 11, 2, 17)),  # EST
+], ids=["spring-forward-second-sunday-of-march", "fall-back-first-sunday-of-november"])
+def test_us_daylight_saving_keeps_the_wall_clock(friday, due_wall, due_utc):
     due = due_at(friday, business_days(1), NYC)
-    assert due == local("America/New_York", 2026, 3, 9, 12)  # EDT
-    assert due == utc(2026, 3, 9, 16)
-
-
-def test_us_fall_back_on_the_first_sunday_of_november():
-    friday = local("America/New_York", 2026, 10, 30, 12)  # EDT, 16:00 UTC
-    assert due_at(friday, business_days(1), NYC) == utc(2026, 11, 2, 17)
+    assert due == due_wall
+    assert due == due_utc
 
 
 def test_between_the_us_and_the_european_switch_the_offsets_differ_by_five_hours():

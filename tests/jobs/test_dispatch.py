@@ -1,4 +1,4 @@
-"""The outbox and its dispatcher: nothing committed is lost, nothing rolled back is sent, nothing is sent twice."""
+"""The outbox's dispatcher: nothing committed is lost, nothing rolled back is sent, nothing is sent twice."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from hub.core.db import unit_of_work
 from hub.core.errors import InvalidTransition, PermissionDenied
 from hub.notifications.delivery import DeliveryError
 from hub.notifications.models import Notification, NotificationStatus
-from hub.notifications.outbox import retry_notification
 from hub.returns.models import Channel, Return
 from hub.returns.permissions import Actor
 from hub.returns.services import move_return
 from integrations.email import EmailDelivery
 from jobs.dispatch import CLAIM_TTL, DispatchReport, backoff, channel_adapters, claim, dispatch, run_dispatch
-from tests.conftest import csrf_token, login
-from tests.factories import make_return
-from tests.notifications.support import by_recipient, move, outbox, quick_user
+from tests.email.support import by_recipient, outbox
+from tests.factories import SYSTEM, make_return, make_user, move
+from tests.web.support import login
 
 
 def _return(session, workflow, clock, **overrides) -> Return:
@@ -105,7 +104,7 @@ def test_a_rolled_back_change_writes_and_sends_nothing(session, session_factory,
 
     def change_then_fail() -> None:
         with unit_of_work(session_factory) as s:
-            move_return(s, workflow, Actor.system("test", Channel.CLI), r.rma, "approved", now=clock())
+            move_return(s, workflow, SYSTEM, r.rma, "approved", now=clock())
             written.append(s.scalar(select(func.count()).select_from(Notification)))
             raise RuntimeError("something failed after the move")
 
@@ -122,7 +121,7 @@ def test_a_rolled_back_change_writes_and_sends_nothing(session, session_factory,
 
 def test_a_refused_change_writes_nothing(session, session_factory, workflow, mail_runtime, smtp, clock):
     r = _return(session, workflow, clock)
-    warehouse = quick_user(session, team="warehouse")
+    warehouse = make_user(session, team="warehouse")
     session.commit()
 
     with pytest.raises(PermissionDenied):
@@ -156,7 +155,7 @@ def test_two_dispatchers_deliver_each_message_exactly_once(session, session_fact
                                                            clock):
     for i in range(15):
         r = make_return(session, workflow, now=clock(), customer_email=f"customer{i}@example.nl")
-        move_return(session, workflow, Actor.system("test", Channel.CLI), r.rma, "approved", now=clock())
+        move_return(session, workflow, SYSTEM, r.rma, "approved", now=clock())
     session.commit()
     emails = outbox(session_factory, channel="email")
     assert len(emails) == 30
@@ -231,7 +230,7 @@ def test_a_slow_batch_is_not_sent_twice_when_another_dispatcher_takes_over(sessi
                                                                           mail_runtime, smtp, clock):
     for i in range(15):
         r = make_return(session, workflow, now=clock(), customer_email=f"customer{i}@example.nl")
-        move_return(session, workflow, Actor.system("test", Channel.CLI), r.rma, "approved", now=clock())
+        move_return(session, workflow, SYSTEM, r.rma, "approved", now=clock())
     session.commit()
     email = EmailDelivery(mail_runtime.settings, workflow)
     unavailable = {"slack": "Slack is off"}
@@ -253,7 +252,7 @@ def test_a_slow_batch_is_not_sent_twice_when_another_dispatcher_takes_over(sessi
 def test_dead_after_max_attempts_then_retried_by_a_lead(session, session_factory, workflow, mail_runtime, smtp,
                                                          clock, app, client):
     rt = replace(mail_runtime, settings=replace(mail_runtime.settings, outbox_max_attempts=2))
-    lead = quick_user(session, team="logistics", role="lead", email="lead@shop.example")
+    lead = make_user(session, team="logistics", role="lead", email="lead@shop.example")
     r = _return(session, workflow, clock, customer_email="sanne@example.nl", customer_name="Sanne de Vries")
     smtp.stop()
     move(session_factory, workflow, r.rma, "approved", now=clock())
@@ -318,55 +317,6 @@ def test_dead_after_max_attempts_then_retried_by_a_lead(session, session_factory
     assert f"notification {customer.id} is sent; there is nothing to retry" in html
     assert run_dispatch(rt) == DispatchReport()
     assert len(smtp.received) == 1
-
-
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_members_may_not_see_or_retry_notifications(session, session_factory, workflow, clock, client, method):
-    member = quick_user(session, team="logistics", email="member@shop.example")
-    r = _return(session, workflow, clock)
-    move(session_factory, workflow, r.rma, "approved", now=clock())
-    with unit_of_work(session_factory) as s:
-        n = s.scalars(select(Notification).where(Notification.channel == "email")).first()
-        n.status, n.attempts, n.last_error = NotificationStatus.DEAD, 8, "it failed"
-        notification_id = n.id
-    token = login(client, member.email)
-
-    if method == "get":
-        resp = client.get("/admin/notifications")
-    else:
-        resp = client.post(f"/admin/notifications/{notification_id}/retry", data={"csrf_token": token})
-
-    assert resp.status_code == 403
-    assert "it failed" not in resp.get_data(as_text=True)
-    with session_factory() as s:
-        assert s.get(Notification, notification_id).status is NotificationStatus.DEAD
-
-
-def test_the_admin_pages_need_a_login(client):
-    resp = client.get("/admin/notifications")
-    assert resp.status_code == 302
-    assert "/login" in resp.headers["Location"]
-    resp = client.post("/admin/notifications/1/retry", data={"csrf_token": csrf_token(client)})
-    assert resp.status_code == 302
-    assert "/login" in resp.headers["Location"]
-
-
-def test_retry_now_puts_failed_and_skipped_back_in_line(session, session_factory, workflow, clock):
-    r = _return(session, workflow, clock)
-    move(session_factory, workflow, r.rma, "approved", now=clock())
-    with unit_of_work(session_factory) as s:
-        failed, skipped, sent = s.scalars(select(Notification).order_by(Notification.id)).all()
-        failed.attempts, failed.next_attempt_at = 3, clock.advance(hours=1)
-        skipped.status, skipped.last_error = NotificationStatus.SKIPPED, "Slack is off"
-        sent.status = NotificationStatus.SENT
-    at = clock.advance(minutes=5)
-    with unit_of_work(session_factory) as s:
-        n = retry_notification(s, failed.id, at)
-        assert (n.status, n.attempts, n.next_attempt_at) == (NotificationStatus.PENDING, 3, at)  # keeps its count
-        n = retry_notification(s, skipped.id, at)
-        assert (n.status, n.attempts) == (NotificationStatus.PENDING, 0)
-        with pytest.raises(InvalidTransition, match="is sent"):
-            retry_notification(s, sent.id, at)
 
 
 def test_a_channel_without_adapter_is_skipped_with_the_reason(session, session_factory, workflow, mail_runtime,

@@ -11,38 +11,24 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from hub.cli import main
-from hub.core.db import utcnow
 from hub.notifications.models import NotificationStatus
-from hub.returns.models import Channel
-from hub.returns.permissions import Actor
 from integrations.email import EmailDelivery
 from integrations.email.render import MailRenderer
 from integrations.email.smtp import SmtpConfig
 from jobs.dispatch import DispatchReport, run_dispatch
-from tests.factories import make_return
-from tests.notifications.support import BASE_URL, MAIL_DOMAIN, MAIL_FROM, by_recipient, move, outbox, quick_user
+from tests.email.support import BASE_URL, MAIL_DOMAIN, MAIL_FROM, approve, by_recipient, outbox
+from tests.factories import SYSTEM, make_return, move
 
 THREAD_HEADERS = ("In-Reply-To", "References")
 
 
-def _approve(session, session_factory, workflow, clock, **overrides):
-    """A new return (by the system) approved by a customer-service member: a handoff to logistics."""
-    member = quick_user(session, team="customer_service", name="Chris Service")
-    r = make_return(session, workflow, now=clock(), **overrides)
-    session.commit()
-    move(session_factory, workflow, r.rma, "approved", now=clock(), actor=Actor.person(member, Channel.WEB))
-    return r
-
-
 def test_a_handoff_sends_one_team_email_and_one_customer_email(session, session_factory, workflow, mail_runtime,
                                                               smtp, clock):
-    r = _approve(session, session_factory, workflow, clock, customer_email="sanne@example.nl",
+    r = approve(session, session_factory, workflow, clock, customer_email="sanne@example.nl",
                  customer_name="Sanne de Vries", order_number="ORD-77001")
 
     report = run_dispatch(mail_runtime)
@@ -75,7 +61,7 @@ def test_a_handoff_sends_one_team_email_and_one_customer_email(session, session_
 
 def test_the_team_email_says_what_was_handed_over_and_when_it_is_due(session, session_factory, workflow,
                                                                     mail_runtime, smtp, clock):
-    r = _approve(session, session_factory, workflow, clock, customer_name="Sanne de Vries",
+    r = approve(session, session_factory, workflow, clock, customer_name="Sanne de Vries",
                  order_number="ORD-77002")
     run_dispatch(mail_runtime)
 
@@ -122,7 +108,7 @@ CUSTOMER_WORDING = {
 @pytest.mark.parametrize(("locale", "lang"), [("nl", "nl"), ("en", "en"), ("nl-BE", "nl"), ("de", "en")])
 def test_the_customer_email_is_in_the_customers_language(session, session_factory, workflow, mail_runtime, smtp,
                                                          clock, locale, lang):
-    r = _approve(session, session_factory, workflow, clock, customer_locale=locale, customer_name="Sanne de Vries",
+    r = approve(session, session_factory, workflow, clock, customer_locale=locale, customer_name="Sanne de Vries",
                  customer_email="sanne@example.nl")
     run_dispatch(mail_runtime)
 
@@ -149,7 +135,7 @@ def test_the_customer_email_is_in_the_customers_language(session, session_factor
 
 def test_every_message_about_one_return_joins_one_thread(session, session_factory, workflow, mail_runtime, smtp,
                                                         clock):
-    first = _approve(session, session_factory, workflow, clock, customer_email="first@example.nl")
+    first = approve(session, session_factory, workflow, clock, customer_email="first@example.nl")
     other = make_return(session, workflow, now=clock(), customer_email="other@example.nl")
     session.commit()
     move(session_factory, workflow, first.rma, "in_transit", now=clock.advance(days=1))
@@ -175,7 +161,7 @@ def test_what_people_typed_is_escaped_in_html_emails(session, session_factory, w
 
     r = make_return(session, workflow, now=clock(), customer_name="Eve <img src=x onerror=alert(1)>",
                     customer_email="eve@example.nl")
-    add_comment(session, workflow, Actor.system("test", Channel.CLI), r.rma, "<b>careful</b> & check", now=clock())
+    add_comment(session, workflow, SYSTEM, r.rma, "<b>careful</b> & check", now=clock())
     session.commit()
     move(session_factory, workflow, r.rma, "approved", now=clock(), note="<script>alert('note')</script>")
     move(session_factory, workflow, r.rma, "rejected", now=clock.advance(hours=1), note="<i>worn</i>")
@@ -199,7 +185,7 @@ def test_what_people_typed_is_escaped_in_html_emails(session, session_factory, w
 
 def test_without_an_smtp_url_mail_is_written_as_eml_files(session, session_factory, workflow, runtime, clock):
     assert runtime.settings.smtp_url is None
-    r = _approve(session, session_factory, workflow, clock, customer_email="sanne@example.nl", customer_locale="nl")
+    r = approve(session, session_factory, workflow, clock, customer_email="sanne@example.nl", customer_locale="nl")
 
     report = run_dispatch(runtime)
 
@@ -233,7 +219,7 @@ def test_without_an_smtp_url_mail_is_written_as_eml_files(session, session_facto
 def test_a_refused_recipient_is_dead_at_once_and_the_others_are_sent(session, session_factory, workflow,
                                                                     mail_runtime, smtp, clock):
     smtp.refuse("gone@example.nl")
-    _approve(session, session_factory, workflow, clock, customer_email="gone@example.nl")
+    approve(session, session_factory, workflow, clock, customer_email="gone@example.nl")
 
     report = run_dispatch(mail_runtime)
 
@@ -253,7 +239,7 @@ def test_a_refused_recipient_is_dead_at_once_and_the_others_are_sent(session, se
 
 def test_a_temporary_refusal_is_retried(session, session_factory, workflow, mail_runtime, smtp, clock):
     smtp.refuse("full@example.nl", code=452)
-    _approve(session, session_factory, workflow, clock, customer_email="full@example.nl")
+    approve(session, session_factory, workflow, clock, customer_email="full@example.nl")
 
     report = run_dispatch(mail_runtime)
 
@@ -270,7 +256,7 @@ def test_a_temporary_refusal_is_retried(session, session_factory, workflow, mail
 def test_smtp_credentials_from_the_url_log_in(session, session_factory, workflow, mail_runtime, smtp, clock):
     smtp.handler.credentials = ("hub@shop.example", "p@ss:w/rd 1")
     url = f"smtp://hub%40shop.example:p%40ss%3Aw%2Frd%201@{smtp.host}:{smtp.port}"
-    _approve(session, session_factory, workflow, clock)
+    approve(session, session_factory, workflow, clock)
 
     wrong = replace(mail_runtime, settings=replace(mail_runtime.settings, smtp_url=url.replace("%201", "%202")))
     report = run_dispatch(wrong)
@@ -336,56 +322,3 @@ def test_the_delivery_describes_where_mail_goes(runtime, workflow, smtp):
     assert via_smtp.describe() == f"SMTP 127.0.0.1:{smtp.port} (starttls)"
     with pytest.raises(ValueError, match="HUB_MAIL_FROM is not an e-mail address"):
         EmailDelivery(replace(runtime.settings, mail_from="Returns Hub"), workflow)
-
-
-# --- the `returns-hub dispatch` command ----------------------------------------------------------------
-
-
-def _cli_env(database_url: str, tmp_path: Path, smtp_url: str | None) -> dict[str, str | None]:
-    return {
-        "HUB_DATABASE_URL": database_url, "HUB_SMTP_URL": smtp_url, "HUB_MAIL_FROM": MAIL_FROM,
-        "HUB_BASE_URL": BASE_URL, "HUB_INSTANCE_DIR": str(tmp_path / "cli-instance"), "HUB_CONFIG": None,
-        "HUB_SECRET_KEY": None, "HUB_OUTBOX_MAX_ATTEMPTS": None, "SLACK_BOT_TOKEN": None,
-        "SLACK_SIGNING_SECRET": None,
-    }
-
-
-def test_the_dispatch_command_delivers_through_smtp(session, session_factory, workflow, database_url, smtp,
-                                                    tmp_path):
-    # the command runs on the real clock: make the rows due now
-    clock = utcnow
-    r = _approve(session, session_factory, workflow, clock, customer_email="cli@example.nl", customer_locale="nl")
-    runner = CliRunner()
-
-    result = runner.invoke(main, ["dispatch"], env=_cli_env(database_url, tmp_path, smtp.url))
-
-    assert result.exit_code == 0, result.output
-    assert "Outbox: sent 2, retrying 0, dead 0, skipped 1." in result.output
-    assert sorted(m.rcpt_tos[0] for m in smtp.received) == ["cli@example.nl", "logistics@shop.example"]
-    assert smtp.to("cli@example.nl")[0].message["Subject"] == f"Uw retour {r.rma} is goedgekeurd"
-    assert f"{BASE_URL}/status/{r.status_token}" in smtp.to("cli@example.nl")[0].part("plain")
-
-    again = runner.invoke(main, ["dispatch"], env=_cli_env(database_url, tmp_path, smtp.url))
-    assert again.exit_code == 0, again.output
-    assert "Outbox: sent 0, retrying 0, dead 0, skipped 0." in again.output
-    assert len(smtp.received) == 2
-
-
-def test_the_dispatch_command_reports_an_unreachable_server_and_a_bad_url(session, session_factory, workflow,
-                                                                         database_url, smtp, tmp_path):
-    _approve(session, session_factory, workflow, utcnow)
-    smtp.stop()
-    runner = CliRunner()
-
-    down = runner.invoke(main, ["dispatch"], env=_cli_env(database_url, tmp_path, smtp.url))
-    assert down.exit_code == 0, down.output
-    assert "Outbox: sent 0, retrying 2, dead 0, skipped 1." in down.output
-
-    bad = runner.invoke(main, ["dispatch"], env=_cli_env(database_url, tmp_path, "http://mail.example"))
-    assert bad.exit_code == 1
-    assert "HUB_SMTP_URL must start with smtp://" in bad.output
-    bad_sender = runner.invoke(main, ["dispatch"], env={**_cli_env(database_url, tmp_path, smtp.url),
-                                                        "HUB_MAIL_FROM": "Returns Hub"})
-    assert bad_sender.exit_code == 1
-    assert "HUB_MAIL_FROM is not an e-mail address: 'Returns Hub'" in bad_sender.output
-    assert all(n.attempts == 1 for n in outbox(session_factory, channel="email"))

@@ -10,12 +10,10 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from click.testing import CliRunner
 
-from hub.cli import main
 from jobs.scheduler import _logged, build_scheduler
-from tests.alerts.support import alerts, digests, local, utc, with_team
-from tests.factories import make_return
+from tests.alerts.support import alerts, digests
+from tests.factories import local, make_return, utc, with_team
 
 JOB_IDS = {"outbox-dispatch", "delay-scan", "digest-customer_service", "digest-logistics", "digest-warehouse"}
 
@@ -125,15 +123,3 @@ def test_the_wrapper_logs_any_failing_job(runtime, caplog):
         _logged("boom", boom, runtime)
     assert len(calls) == 2
     assert [r.getMessage() for r in caplog.records] == ["job boom failed; it runs again at its next time"] * 2
-
-
-def test_the_worker_command_has_help():
-    result = CliRunner().invoke(main, ["worker", "--help"])
-    assert result.exit_code == 0, result.output
-    assert "Usage:" in result.output
-    assert "worker" in result.output
-    assert "scheduled jobs" in result.output
-
-    listing = CliRunner().invoke(main, ["--help"])
-    assert listing.exit_code == 0
-    assert "worker" in listing.output

@@ -1,68 +1,44 @@
-"""Helpers for the web tests: quick users and logins, htmx headers, a small HTML tree, a return's state."""
+"""Helpers for the web tests (and any test that logs in): logins, htmx headers, a small HTML tree, a return's state."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from unittest import mock
 
-import pytest
-from jinja2 import BytecodeCache
-from jinja2.bccache import Bucket
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from hub.accounts.models import Role, User
 from hub.returns.models import Event, Return
-from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_user
 
-
-class _MemoryBytecodeCache(BytecodeCache):
-    """Compiled templates shared by every app of the test run (keyed by the template's source checksum)."""
-
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        if bucket.key in self._code:
-            bucket.bytecode_from_string(self._code[bucket.key])
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-_TEMPLATES = _MemoryBytecodeCache()
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page's form."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
 
 
-@pytest.fixture(autouse=True)
-def shared_templates(app) -> None:
-    """Compile each template once per run, not once per test's app (a test module imports this to use it)."""
-    app.jinja_env.bytecode_cache = _TEMPLATES
-
-
-# one cheap hash for every test user: scrypt costs ~75 ms a call, and the matrices log in hundreds of times
-_CHEAP_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
-
-
-def quick_user(session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER,
-               **overrides: Any) -> User:
-    """make_user with a cheap password hash (password PASSWORD); not committed."""
-    def cheap(password: str, *_args: Any, **_kwargs: Any) -> str:
-        return _CHEAP_HASH if password == PASSWORD else generate_password_hash(password, method="pbkdf2:sha256:1")
-
-    with mock.patch("hub.accounts.services.generate_password_hash", cheap):
-        return make_user(session, team=team, role=role, **overrides)
+def login(client, email: str, password: str = PASSWORD) -> str:
+    """Log the client in; returns the session's CSRF token for later posts."""
+    token = csrf_token(client)
+    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return csrf_token(client, "/board")
 
 
 def login_as(client, session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER,
              **overrides: Any) -> tuple[User, str]:
     """A new user, committed and logged in: (user, CSRF token)."""
-    user = quick_user(session, team=team, role=role, **overrides)
+    user = make_user(session, team=team, role=role, **overrides)
     session.commit()
-    # like tests.conftest.login, without rendering the board for a token: the session's token stays valid
+    # like login, without rendering the board for a token: the session's token stays valid
     token = csrf_token(client)
     resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)

@@ -1,49 +1,30 @@
-"""The CSV import: the form's rules per line, whole-file atomicity, re-imports, encodings, and the CLI."""
+"""The CSV import: the form's rules per line, whole-file atomicity, re-imports, encodings.
+
+(`returns-hub import`: tests/cli/test_imports.py.)
+"""
 
 from __future__ import annotations
 
-import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from hub.cli import Context, main
 from hub.returns.csv_import import COLUMNS, ImportFailed, import_csv
 from hub.returns.models import Channel, Event, Return, ReturnItem
 from hub.returns.permissions import Actor
 from tests.factories import make_return
+from tests.returns.support import DEFAULTS, count, row, to_csv
 
-SYSTEM = Actor.system("CSV import", Channel.CLI)
-DEFAULTS = {
-    "rma": "R-1", "order_number": "ORD-1", "customer_name": "Sanne de Vries",
-    "customer_email": "sanne@example.nl", "customer_locale": "nl", "delivered_on": "2026-03-01",
-    "sku": "TSHIRT-BLU-M", "product_name": "T-shirt blue M", "quantity": "1", "unit_price": "19.95",
-    "reason_code": "too_small",
-}
-
-
-def row(**overrides: str) -> dict[str, str]:
-    """One valid CSV line as a dict, with overrides."""
-    return {**DEFAULTS, **overrides}
-
-
-def to_csv(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> str:
-    """CSV text with a header row, as a spreadsheet would export it."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, columns, lineterminator="\n", restval="", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+CSV_IMPORT = Actor.system("CSV import", Channel.CLI)
 
 
 def run(session, workflow, now, text: str | bytes, **kwargs):
     """Import CSV text (or bytes) as if read from a file."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return import_csv(session, workflow, io.BytesIO(data), actor=SYSTEM, now=now, **kwargs)
+    return import_csv(session, workflow, io.BytesIO(data), actor=CSV_IMPORT, now=now, **kwargs)
 
 
 def failure(session, workflow, now, text: str | bytes, **kwargs) -> list[str]:
@@ -51,10 +32,6 @@ def failure(session, workflow, now, text: str | bytes, **kwargs) -> list[str]:
     with pytest.raises(ImportFailed) as info:
         run(session, workflow, now, text, **kwargs)
     return [str(e) for e in info.value.report.errors]
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 # --- a good file --------------------------------------------------------------------------------
@@ -287,7 +264,7 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_line(session, workflow, n
     path = tmp_path / "latin1.csv"
     path.write_bytes(to_csv([row(), row(rma="R-2", customer_name="Zoë")]).encode("latin-1"))
     with pytest.raises(ImportFailed) as info:
-        import_csv(session, workflow, path, actor=SYSTEM, now=now)
+        import_csv(session, workflow, path, actor=CSV_IMPORT, now=now)
     assert [str(e) for e in info.value.report.errors] == [
         "line 3: the file is not UTF-8 text (byte 0xEB cannot be read); save it as CSV in UTF-8 (“CSV UTF-8” in Excel)"
     ]
@@ -299,95 +276,3 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_line(session, workflow, n
     assert failure(session, workflow, now, to_csv([row(), row(customer_name="A\x00B")])) == [
         "line 3: the line contains a NUL character: this is not a CSV text file"
     ]
-
-
-# --- the command line ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(db, database_url, tmp_path):
-    """Run `returns-hub ARGS` against the test database; returns the click Result."""
-    runner = CliRunner()
-    env = {"HUB_DATABASE_URL": database_url, "HUB_CONFIG": "", "HUB_INSTANCE_DIR": str(tmp_path / "instance")}
-
-    contexts: list[Context] = []
-
-    def invoke(*args: str):
-        contexts.append(Context())
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False, obj=contexts[-1])
-
-    yield invoke
-    # the CLI leaves its engine to the process exit; here that would leak a connection per run
-    for context in contexts:
-        if context._runtime is not None:
-            context._runtime.engine.dispose()
-
-
-def recent(**overrides: str) -> dict[str, str]:
-    """A line delivered a few days before today (the CLI runs on the real clock)."""
-    return row(delivered_on=(date.today() - timedelta(days=3)).isoformat(), **overrides)
-
-
-def test_cli_import_prints_a_summary_and_skips_what_is_already_there(cli, session_factory, tmp_path):
-    path = tmp_path / "returns.csv"
-    path.write_text(to_csv([recent(rma="R-1"), recent(rma="R-1", sku="JEANS-32"), recent(rma="R-2")]), "utf-8")
-
-    first = cli("import", str(path))
-    again = cli("import", str(path))
-
-    assert first.exit_code == 0, first.output
-    assert first.stdout == "Imported 2 returns (3 lines); 0 already imported; 0 bad lines\n"
-    assert again.exit_code == 0, again.output
-    assert again.stdout == "Imported 0 returns (0 lines); 2 already imported; 0 bad lines\n"
-    with session_factory() as s:
-        assert count(s, Return) == 2
-        assert {e.channel for e in s.scalars(select(Event))} == {Channel.CLI}
-
-
-def test_cli_import_exits_1_and_lists_every_bad_line_when_any_line_is_bad(cli, session_factory, tmp_path):
-    path = tmp_path / "returns.csv"
-    path.write_text(to_csv([recent(rma="R-1"), recent(rma="R-2", customer_email="nope"),
-                            recent(rma="R-3", sku="GIFTCARD")]), "utf-8")
-
-    result = cli("import", str(path))
-
-    assert result.exit_code == 1
-    assert "line 3: customer_email: not an e-mail address: 'nope'" in result.stderr
-    assert "line 4: sku: GIFTCARD cannot be returned" in result.stderr
-    assert "Imported 0 returns (0 lines); 0 already imported; 2 bad lines" in result.stderr
-    assert "pass --skip-bad-rows" in result.stderr
-    with session_factory() as s:
-        assert count(s, Return) == 0
-
-
-def test_cli_import_with_skip_bad_rows_imports_the_rest(cli, session_factory, tmp_path):
-    path = tmp_path / "returns.csv"
-    path.write_text(to_csv([recent(rma="R-1"), recent(rma="R-2", quantity="0")]), "utf-8")
-
-    result = cli("import", "--skip-bad-rows", str(path))
-
-    assert result.exit_code == 0, result.output
-    assert "line 3: quantity: must be at least 1, got 0" in result.stderr
-    assert result.stdout == (
-        "Imported 1 return (1 line); 0 already imported; 1 bad line; skipped 1 return with bad lines\n"
-    )
-    with session_factory() as s:
-        assert s.scalars(select(Return.rma)).all() == ["R-1"]
-
-
-def test_cli_import_refuses_a_bad_header_even_with_skip_bad_rows(cli, tmp_path):
-    path = tmp_path / "returns.csv"
-    path.write_text("rma,sku,colour\nR-1,X,red\n", "utf-8")
-
-    result = cli("import", "--skip-bad-rows", str(path))
-
-    assert result.exit_code == 1
-    assert "line 1: unknown column colour" in result.stderr
-    assert "line 1: missing required columns order_number" in result.stderr
-    assert result.stderr.rstrip().endswith("Nothing was imported.")
-
-
-def test_cli_import_needs_an_existing_file(cli, tmp_path):
-    result = cli("import", str(tmp_path / "missing.csv"))
-    assert result.exit_code == 2
-    assert "does not exist" in result.stderr

@@ -8,19 +8,34 @@ import secrets
 from dataclasses import replace
 from email import policy
 from email.parser import BytesParser
-from importlib import resources
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from hub.app import create_app
+from hub.core.config import Settings
+from hub.core.runtime import Runtime
 from hub.notifications.models import Notification
 from hub.returns.models import Return
-from hub.workflow import parse_workflow
+from hub.workflow import load_workflow, parse_workflow
 from jobs.dispatch import run_dispatch
-from tests.factories import make_return
-from tests.notifications.support import BASE_URL, move
+from tests.email.support import BASE_URL, mail_settings
+from tests.factories import Clock, make_return, move, workflow_toml
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with the shop's public URL, which the customer's e-mail links to."""
+    return mail_settings(settings)
+
+
+@pytest.fixture
+def runtime(runtime: Runtime, clock: Clock) -> Runtime:
+    """The suite's runtime on the controlled clock (the web app's now() too)."""
+    runtime.clock = clock
+    return runtime
+
 
 # the clock starts on Thursday 5 March 2026, 10:00 in Amsterdam
 PATHS = {
@@ -206,13 +221,11 @@ def test_the_status_page_is_not_indexed_and_runs_no_inline_script(session, workf
 
 
 def test_a_custom_stage_shows_its_name(session, session_factory, runtime, clock):
-    toml = _default_toml().replace(
-        'next = ["inspected"]\ncustomer_message = "received"',
-        'next = ["quality_check"]\ncustomer_message = "received"\n\n'
-        '[[stages]]\nkey = "quality_check"\nname = "Quality check"\nteam = "warehouse"\n'
-        'sla = "2 business days"\nnext = ["inspected"]',
-        1,
-    )
+    toml = workflow_toml(stages={
+        "received": {"next": ["quality_check"]},
+        "quality_check": {"after": "received", "name": "Quality check", "team": "warehouse",
+                          "sla": "2 business days", "next": ["inspected"]},
+    })
     workflow = parse_workflow(toml, source="custom.toml")
     assert "quality_check" in workflow.stages
     rt = replace(runtime, workflow=workflow)
@@ -229,10 +242,6 @@ def test_a_custom_stage_shows_its_name(session, session_factory, runtime, clock)
     assert _steps(page)[-1] == "9 maart 2026 Quality check"
     assert _status_now(page) == "Uw retour wordt behandeld: Quality check."
     assert EXPECT["nl"] in _text(page)
-
-
-def _default_toml() -> str:
-    return resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
 
 
 def test_the_link_in_the_customer_email_opens_the_status_page(session, session_factory, workflow, runtime, client,
@@ -258,16 +267,13 @@ RENAMED = {"new": "aanvraag", "approved": "goedgekeurd", "in_transit": "onderweg
 
 
 def _renamed_toml() -> str:
-    """The default workflow with every stage key and name changed, as a shop may do."""
-    lines = []
-    for line in _default_toml().splitlines():
-        if line.startswith(("key = ", "next = ")):
-            for old, new in RENAMED.items():
-                line = line.replace(f'"{old}"', f'"{new}"')
-        elif line.startswith("name = ") and "Returns" not in line:
-            line = line.replace('name = "', 'name = "Stap: ')
-        lines.append(line)
-    return "\n".join(lines)
+    """The default workflow with every stage key and every stage and team name changed, as a shop may do."""
+    default = load_workflow()
+    return workflow_toml(
+        teams={key: {"name": f"Stap: {team.name}"} for key, team in default.teams.items()},
+        stages={key: {"key": RENAMED[key], "name": f"Stap: {stage.name}", "next": [RENAMED[n] for n in stage.next]}
+                for key, stage in default.stages.items()},
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])

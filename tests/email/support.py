@@ -1,32 +1,30 @@
-"""Test support for notifications: a real SMTP server in the test process (aiosmtpd), a clock moved by hand, helpers."""
+"""E-mail test support: a real SMTP server in the test process (aiosmtpd), the public URL and sender, a handoff,
+the outbox as a test reads it."""
 
 from __future__ import annotations
 
 import socket
 import threading
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
-from unittest import mock
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.security import generate_password_hash
 
-from hub.accounts.models import Role, User
-from hub.core.db import unit_of_work
+from hub.core.config import Settings
 from hub.notifications.models import Notification
-from hub.returns.models import Channel
+from hub.returns.models import Channel, Return
 from hub.returns.permissions import Actor
-from hub.returns.services import move_return
 from hub.workflow import Workflow
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_return, make_user, move
 
 BASE_URL = "https://returns.shop.example"
 MAIL_FROM = "Shop Returns <returns@mail.shop.example>"
@@ -150,47 +148,23 @@ class SmtpServer:
         return Counter(m.message_id for m in self.received)
 
 
-# --- the clock -------------------------------------------------------------------------------
+# --- settings, a handoff, the outbox -------------------------------------------------------------------
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
-        self.now += delta if delta is not None else timedelta(**kwargs)
-        return self.now
+def mail_settings(settings: Settings) -> Settings:
+    """The suite's settings with a public URL and a sender of our own (and no SMTP or Slack: see mail_runtime)."""
+    return replace(settings, base_url=BASE_URL, mail_from=MAIL_FROM, smtp_url=None,
+                   slack_bot_token=None, slack_signing_secret=None)
 
 
-# --- users and changes ----------------------------------------------------------------------------
-
-_CHEAP_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
-
-
-def quick_user(session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER,
-               **overrides: Any) -> User:
-    """make_user with a cheap password hash (scrypt costs ~75 ms a call); not committed."""
-    with mock.patch("hub.accounts.services.generate_password_hash", return_value=_CHEAP_HASH):
-        return make_user(session, team=team, role=role, **overrides)
-
-
-def system() -> Actor:
-    """The actor of changes no person made."""
-    return Actor.system("test", Channel.CLI)
-
-
-def move(session_factory: sessionmaker[Session], workflow: Workflow, rma: str, to_stage: str, *, now: datetime,
-         actor: Actor | None = None, **kwargs: Any) -> None:
-    """Move a return in a unit of work of its own, as an entry point does."""
-    with unit_of_work(session_factory) as s:
-        if actor is not None and actor.user is not None:
-            actor = Actor.person(s.get(User, actor.user.id), actor.channel)
-        move_return(s, workflow, actor or system(), rma, to_stage, now=now, **kwargs)
+def approve(session: Session, session_factory: sessionmaker[Session], workflow: Workflow,
+            clock: Callable[[], datetime], **overrides: Any) -> Return:
+    """A new return (by the system) approved by a customer-service member: a handoff to logistics."""
+    member = make_user(session, team="customer_service", name="Chris Service")
+    r = make_return(session, workflow, now=clock(), **overrides)
+    session.commit()
+    move(session_factory, workflow, r.rma, "approved", now=clock(), actor=Actor.person(member, Channel.WEB))
+    return r
 
 
 def outbox(session_factory: sessionmaker[Session], **where: Any) -> list[Notification]:

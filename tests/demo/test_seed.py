@@ -1,4 +1,7 @@
-"""Demo data: every stage populated, histories consistent with the workflow, realistic mixes, the CLI."""
+"""Demo data: every stage populated, histories consistent with the workflow, realistic mixes.
+
+(`returns-hub seed-demo`: tests/cli/test_demo.py.)
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,17 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Role, User
 from hub.accounts.services import authenticate
-from hub.cli import main
 from hub.core.db import make_session_factory
 from hub.demo.seed import DEMO_PASSWORD, MAIL_DOMAINS, DemoDataError, demo_logins, seed_demo
 from hub.returns.models import Comment, Event, Return, ReturnItem
-from hub.workflow import Workflow, load_workflow, parse_workflow
+from hub.workflow import Workflow, parse_workflow
 from hub.workflow.calendar import due_at
-from tests.conftest import NOW, _clean
-from tests.factories import make_return, make_user
+from tests.factories import NOW, make_return, make_user
 
 PER_STAGE = 40
 SIZE_REASONS = {"too_small", "too_large"}
@@ -27,12 +27,12 @@ FAULT_REASONS = {"defective", "damaged", "missing_parts"}
 
 
 @pytest.fixture(scope="class")
-def seeded(engine):
+def seeded(engine, empty_database, workflow):
     """The default workflow seeded once with PER_STAGE returns a stage, for the read-only tests of a class."""
     with make_session_factory(engine).begin() as s:
-        summary = seed_demo(s, load_workflow(), now=NOW, returns_per_stage=PER_STAGE)
+        summary = seed_demo(s, workflow, now=NOW, returns_per_stage=PER_STAGE)
     yield summary
-    _clean(engine)
+    empty_database()
 
 
 @pytest.fixture
@@ -321,32 +321,6 @@ def test_seeds_any_valid_workflow(session, now):
     assert {i.reason_code for i in items} <= {"defective", "changed_mind"}
     assert "toys" not in {i.category for i in items}
     assert {r.resolution.value for r in _returns(session) if r.stage == "done"} <= {"refund", "store_credit"}
-
-
-def test_seed_demo_command_seeds_commits_and_prints_the_logins(db, database_url, session_factory, workflow):
-    runner = CliRunner()
-    env = {"HUB_DATABASE_URL": database_url, "HUB_CONFIG": None}
-    result = runner.invoke(main, ["seed-demo", "--returns-per-stage", "3", "--seed", "5"], env=env)
-    assert result.exit_code == 0, result.output
-    assert f"Seeded {3 * len(workflow.stages)} returns" in result.stdout
-    for stage in workflow.stages.values():
-        assert stage.name in result.stdout
-    for login in demo_logins(workflow):
-        assert login.email in result.stdout
-    assert DEMO_PASSWORD in result.stdout
-    with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Return)) == 3 * len(workflow.stages)
-
-    again = runner.invoke(main, ["seed-demo"], env=env)
-    assert again.exit_code == 1
-    assert "already holds" in again.stderr
-
-
-def test_seed_demo_command_needs_an_initialised_database(tmp_path):
-    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    result = CliRunner().invoke(main, ["seed-demo"], env={"HUB_DATABASE_URL": url, "HUB_CONFIG": None})
-    assert result.exit_code == 1
-    assert "returns-hub init-db" in result.stderr
 
 
 def test_the_made_up_history_sends_nothing(session, workflow):

@@ -5,24 +5,39 @@ from __future__ import annotations
 import pytest
 
 from hub.accounts.models import User
+from hub.core.config import Settings
 from hub.core.db import unit_of_work
+from hub.core.runtime import Runtime
 from hub.notifications.models import NotificationStatus
 from hub.returns.models import Channel
 from hub.returns.permissions import Actor
 from hub.returns.services import add_comment
 from jobs.dispatch import run_dispatch
-from tests.conftest import login
-from tests.factories import make_return
-from tests.notifications.support import BASE_URL, MAIL_DOMAIN, outbox, quick_user
+from tests.email.support import BASE_URL, MAIL_DOMAIN, mail_settings, outbox
+from tests.factories import Clock, make_return, make_user
+from tests.web.support import login
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with the shop's public URL and sender, which the e-mails name."""
+    return mail_settings(settings)
+
+
+@pytest.fixture
+def runtime(runtime: Runtime, clock: Clock) -> Runtime:
+    """The suite's runtime on the controlled clock (the dispatcher's and the web app's now())."""
+    runtime.clock = clock
+    return runtime
 
 
 @pytest.fixture
 def people(session):
     """Alice (customer service, no Slack), Bob (logistics, linked to Slack), Carol (warehouse), all committed."""
-    alice = quick_user(session, team="customer_service", email="alice@shop.example", name="Alice Service")
-    bob = quick_user(session, team="logistics", email="bob.k@shop.example", name="Bob Logistics",
-                     slack_user_id="U0BOB")
-    carol = quick_user(session, team="warehouse", email="carol@shop.example", name="Carol Warehouse")
+    alice = make_user(session, team="customer_service", email="alice@shop.example", name="Alice Service")
+    bob = make_user(session, team="logistics", email="bob.k@shop.example", name="Bob Logistics",
+                    slack_user_id="U0BOB")
+    carol = make_user(session, team="warehouse", email="carol@shop.example", name="Carol Warehouse")
     session.commit()
     return alice, bob, carol
 
