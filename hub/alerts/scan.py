@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, insert, select, text, update
@@ -149,22 +148,35 @@ def _scan(session: Session, workflow: Workflow, now: datetime, *, limit: int, re
     return report
 
 
+@dataclass(frozen=True)
+class _Clocks:
+    """A scanned row's stage clocks (hub.returns.clocks.StageClocks), with a snooze that has ended cleared."""
+
+    stage_warn_at: datetime | None
+    stage_due_at: datetime | None
+    stage_escalate_at: datetime | None
+    snoozed_until: datetime | None
+    promised_by: datetime
+    alert_level: int
+    promise_alerted: bool | None
+
+
 @dataclass
 class _Owed:
     """What one scanned row is owed now: the alert kinds to raise, and its clocks' new values."""
 
     kinds: list[str]
     snooze_ended: bool
-    clocks: SimpleNamespace
+    clocks: _Clocks
     update: dict[str, Any]
 
 
 def _levels_owed(row: Row[Any], stage: Stage | None, now: datetime) -> _Owed:
     """The levels (and a broken promise) a row has reached since the last scan, and where its clocks go next."""
-    clocks = SimpleNamespace(**row._mapping)
     snooze_ended = row.snoozed_until is not None and row.snoozed_until <= now
-    if snooze_ended:
-        clocks.snoozed_until = None
+    clocks = _Clocks(row.stage_warn_at, row.stage_due_at, row.stage_escalate_at,
+                     None if snooze_ended else row.snoozed_until, row.promised_by, row.alert_level,
+                     row.promise_alerted)
     kinds: list[str] = []
     level = AlertLevel(row.alert_level)
     reached = level_reached(clocks, now) if stage is not None and not stage.closed else level

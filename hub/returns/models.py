@@ -208,16 +208,6 @@ class Comment(Base):
         return f"<Comment {self.id} on {self.return_id}>"
 
 
-# how a timeline (the board's, Slack's) says what each kind of event did
-EVENT_WORDS = {
-    "created": "created the return", "moved": "moved it", "closed": "closed it", "reopened": "reopened it",
-    "claimed": "claimed it", "assigned": "assigned it", "unassigned": "unassigned it",
-    "commented": "commented", "flagged": "flagged it as blocked", "unflagged": "cleared the block",
-    "shipping_updated": "updated the shipping", "imported": "imported it",
-    "alert": "raised a delay alert", "snoozed": "snoozed the delay alerts", "snooze_ended": "ended the snooze",
-}
-
-
 class Event(Base):
     """One entry of a return's history; rows are only ever appended."""
 
