@@ -65,12 +65,20 @@ def bench(n: int, runs: int, folder: Path) -> dict[str, float]:
 
     def move() -> None:
         rma = next(queue)
-        r = client.post(f"/returns/{rma}/move", data={"to_stage": "approved", "version": "1", "view": "card"},
-                        headers={"HX-Request": "true"})
+        r = client.post(
+            f"/returns/{rma}/move",
+            data={"to_stage": "approved", "version": "1", "view": "card"},
+            headers={"HX-Request": "true"},
+        )
         assert r.status_code == 200, r.get_data(as_text=True)[:300]
 
-    result = {"setup_s": setup, "board_ms": timed(get_board, runs), "filtered_ms": timed(get_filtered, runs),
-              "move_ms": timed(move, runs - 1), "poll_ms": timed(poll, runs)}
+    result = {
+        "setup_s": setup,
+        "board_ms": timed(get_board, runs),
+        "filtered_ms": timed(get_filtered, runs),
+        "move_ms": timed(move, runs - 1),
+        "poll_ms": timed(poll, runs),
+    }
     rt.engine.dispose()
     return result
 
@@ -86,8 +94,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             r = bench(n, args.runs, Path(tmp))
-            print(f"{n:>12,} {r['board_ms']:>11.1f} {r['filtered_ms']:>9.1f} {r['move_ms']:>8.1f} "
-                  f"{r['poll_ms']:>10.1f}   (set-up {r['setup_s']:.1f} s)", flush=True)
+            print(
+                f"{n:>12,} {r['board_ms']:>11.1f} {r['filtered_ms']:>9.1f} {r['move_ms']:>8.1f} "
+                f"{r['poll_ms']:>10.1f}   (set-up {r['setup_s']:.1f} s)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

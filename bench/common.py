@@ -37,8 +37,14 @@ def fresh_runtime(database_url: str) -> Runtime:
     upgrade(rt.engine)
     with rt.unit_of_work() as s:
         sync_teams(s, rt.workflow)
-        add_user(s, email="lead@bench.example", name="Bench Lead", password="bench-password", role=Role.LEAD,
-                 team_keys=["warehouse"])
+        add_user(
+            s,
+            email="lead@bench.example",
+            name="Bench Lead",
+            password="bench-password",
+            role=Role.LEAD,
+            team_keys=["warehouse"],
+        )
     return rt
 
 
@@ -64,28 +70,59 @@ def fill(rt: Runtime, n: int, *, overdue_share: float | None = None, seed: int =
             entered = NOW - timedelta(minutes=rng.randint(1, 30))
         due = due_at(entered, stage.sla, team)
         row = dict(
-            id=i, rma=f"RMA-{100000 + i}", order_number=f"ORD-{500000 + i}", customer_name=f"Customer {i}",
-            customer_email=f"customer{i}@example.com", customer_locale="en", stage=stage.key,
-            stage_entered_at=entered, stage_due_at=due,
+            id=i,
+            rma=f"RMA-{100000 + i}",
+            order_number=f"ORD-{500000 + i}",
+            customer_name=f"Customer {i}",
+            customer_email=f"customer{i}@example.com",
+            customer_locale="en",
+            stage=stage.key,
+            stage_entered_at=entered,
+            stage_due_at=due,
             stage_warn_at=due_soon_at(entered, stage.sla, team, wf.alerts.due_soon_share),
-            stage_escalate_at=due_at(due, stage.sla, team), promised_by=entered + timedelta(days=14),
-            priority=1, is_blocked=False, status_token=f"tok{i:08d}", version=1, created_at=entered,
-            alert_level=0, promise_alerted=False, snoozed_until=None,
+            stage_escalate_at=due_at(due, stage.sla, team),
+            promised_by=entered + timedelta(days=14),
+            priority=1,
+            is_blocked=False,
+            status_token=f"tok{i:08d}",
+            version=1,
+            created_at=entered,
+            alert_level=0,
+            promise_alerted=False,
+            snoozed_until=None,
         )
         row["next_alert_at"] = next_alert_time(_Row(row))
         returns.append(row)
-        items.append(dict(return_id=i, sku=rng.choice(SKUS), product_name="Product", quantity=1, unit_price=10,
-                          reason_code="too_small"))
-        events.append(dict(return_id=i, actor_label="bench", channel=Channel.CLI, kind="created",
-                           to_stage=stage.key, created_at=entered, payload={}))
+        items.append(
+            dict(
+                return_id=i,
+                sku=rng.choice(SKUS),
+                product_name="Product",
+                quantity=1,
+                unit_price=10,
+                reason_code="too_small",
+            )
+        )
+        events.append(
+            dict(
+                return_id=i,
+                actor_label="bench",
+                channel=Channel.CLI,
+                kind="created",
+                to_stage=stage.key,
+                created_at=entered,
+                payload={},
+            )
+        )
     with rt.engine.begin() as conn:
         for table, rows in ((Return.__table__, returns), (ReturnItem.__table__, items), (Event.__table__, events)):
             for k in range(0, len(rows), 5000):
-                conn.execute(insert(table), rows[k:k + 5000])
+                conn.execute(insert(table), rows[k : k + 5000])
         if rt.engine.dialect.name == "postgresql":
             for table in ("returns", "return_items", "events"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
             conn.execute(text("ANALYZE"))
 
 

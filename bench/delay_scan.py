@@ -44,8 +44,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--returns", type=int, default=100_000)
     parser.add_argument("--overdue", type=float, default=0.05)
-    parser.add_argument("--postgres", default=None,
-                        help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench (its public schema is reset)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench (its public schema is reset)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench(f"sqlite:///{Path(tmp) / 'scan.sqlite3'}", args.returns, args.overdue)

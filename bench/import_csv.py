@@ -31,24 +31,81 @@ from hub.returns.models import Channel
 from hub.returns.permissions import Actor
 from hub.workflow import load_workflow
 
-FIRST = ["Sanne", "Daan", "Emma", "Lucas", "Julia", "Noah", "Mila", "Finn", "Zoë", "Sem", "Anna", "Jonas",
-         "Léa", "Hugo", "Sophie", "Ben", "Olivia", "James", "Fatima", "Mohammed", "Ayşe", "Jan", "Eva", "Tim"]
-LAST = ["de Vries", "Jansen", "van den Berg", "Bakker", "Visser", "Smit", "Müller", "Schmidt", "Dubois",
-        "Martin", "Smith", "Jones", "O'Brien", "Yılmaz", "El Amrani", "Peeters", "Janssens", "Meyer"]
+FIRST = [
+    "Sanne",
+    "Daan",
+    "Emma",
+    "Lucas",
+    "Julia",
+    "Noah",
+    "Mila",
+    "Finn",
+    "Zoë",
+    "Sem",
+    "Anna",
+    "Jonas",
+    "Léa",
+    "Hugo",
+    "Sophie",
+    "Ben",
+    "Olivia",
+    "James",
+    "Fatima",
+    "Mohammed",
+    "Ayşe",
+    "Jan",
+    "Eva",
+    "Tim",
+]
+LAST = [
+    "de Vries",
+    "Jansen",
+    "van den Berg",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Müller",
+    "Schmidt",
+    "Dubois",
+    "Martin",
+    "Smith",
+    "Jones",
+    "O'Brien",
+    "Yılmaz",
+    "El Amrani",
+    "Peeters",
+    "Janssens",
+    "Meyer",
+]
 LOCALES = ["nl", "nl", "nl", "de", "de", "en", "en", "fr", "nl-BE"]
 CATALOG = [  # (sku stem, product name, category, price)
-    ("TSHIRT", "T-shirt organic cotton", "shirts", "19.95"), ("POLO", "Polo piqué", "shirts", "34.95"),
-    ("JEANS", "Jeans slim fit", "trousers", "59.95"), ("CHINO", "Chino, stretch", "trousers", "49.95"),
-    ("DRESS", "Wrap dress", "dresses", "69.95"), ("SNEAKER", "Leather sneaker", "shoes", "89.95"),
-    ("BOOT", "Chelsea boot", "shoes", "129.00"), ("KNIT", "Merino jumper", "knitwear", "79.95"),
-    ("PARKA", "Parka, water-repellent", "outerwear", "199.00"), ("BELT", "Leather belt", "accessories", "29.95"),
-    ("SCARF", "Wool scarf", "accessories", "24.95"), ("HOODIE", "Hoodie \"Classic\"", "knitwear", "54.95"),
+    ("TSHIRT", "T-shirt organic cotton", "shirts", "19.95"),
+    ("POLO", "Polo piqué", "shirts", "34.95"),
+    ("JEANS", "Jeans slim fit", "trousers", "59.95"),
+    ("CHINO", "Chino, stretch", "trousers", "49.95"),
+    ("DRESS", "Wrap dress", "dresses", "69.95"),
+    ("SNEAKER", "Leather sneaker", "shoes", "89.95"),
+    ("BOOT", "Chelsea boot", "shoes", "129.00"),
+    ("KNIT", "Merino jumper", "knitwear", "79.95"),
+    ("PARKA", "Parka, water-repellent", "outerwear", "199.00"),
+    ("BELT", "Leather belt", "accessories", "29.95"),
+    ("SCARF", "Wool scarf", "accessories", "24.95"),
+    ("HOODIE", 'Hoodie "Classic"', "knitwear", "54.95"),
 ]
 COLOURS = ["BLK", "WHT", "BLU", "GRN", "RED", "GRY", "NVY"]
 SIZES = ["XS", "S", "M", "L", "XL", "36", "38", "40", "42", "44"]
 STAGES = ["new"] * 30 + ["approved"] * 20 + ["in_transit"] * 25 + ["received"] * 15 + ["inspected"] * 10
-NOTES = ["", "", "", "", "Sleeve seam torn", "Colour differs from the photo", "Ordered two sizes, kept one",
-         "Box was wet, \"fragile\" sticker ignored", "Zip broken,\nnoticed after one wear"]
+NOTES = [
+    "",
+    "",
+    "",
+    "",
+    "Sleeve seam torn",
+    "Colour differs from the photo",
+    "Ordered two sizes, kept one",
+    'Box was wet, "fragile" sticker ignored',
+    "Zip broken,\nnoticed after one wear",
+]
 CARRIERS = ["PostNL", "DHL", "DPD", "UPS"]
 
 
@@ -69,24 +126,35 @@ def generate(path: Path, rows: int, reasons: list[str], now: datetime, rma_prefi
             stage = rnd.choice(STAGES)
             shipped = stage in ("in_transit", "received", "inspected")
             common = {
-                "rma": f"{rma_prefix}{returns}", "order_number": f"ORD-{700000 + returns * 7}",
+                "rma": f"{rma_prefix}{returns}",
+                "order_number": f"ORD-{700000 + returns * 7}",
                 "customer_name": f"{first} {last}",
                 "customer_email": f"{first}.{last}{returns}@example.com".lower().replace(" ", "").replace("'", ""),
-                "customer_locale": rnd.choice(LOCALES), "delivered_on": delivered.isoformat(), "stage": stage,
+                "customer_locale": rnd.choice(LOCALES),
+                "delivered_on": delivered.isoformat(),
+                "stage": stage,
                 "created_at": created.isoformat(timespec="seconds"),
                 "priority": rnd.choices(["", "low", "normal", "high", "urgent"], weights=[60, 5, 20, 10, 5])[0],
                 "carrier": rnd.choice(CARRIERS) if shipped else "",
                 "tracking_number": "3S" + "".join(rnd.choices(string.ascii_uppercase + string.digits, k=12))
-                if shipped else "",
+                if shipped
+                else "",
             }
             for _ in range(n_items):
                 stem, name, category, price = rnd.choice(CATALOG)
                 colour, size = rnd.choice(COLOURS), rnd.choice(SIZES)
-                writer.writerow({
-                    **common, "sku": f"{stem}-{colour}-{size}", "product_name": f"{name} {colour.lower()} {size}",
-                    "category": category, "quantity": rnd.choices(["1", "2", "3"], weights=[90, 8, 2])[0],
-                    "unit_price": price, "reason_code": rnd.choice(reasons), "reason_note": rnd.choice(NOTES),
-                })
+                writer.writerow(
+                    {
+                        **common,
+                        "sku": f"{stem}-{colour}-{size}",
+                        "product_name": f"{name} {colour.lower()} {size}",
+                        "category": category,
+                        "quantity": rnd.choices(["1", "2", "3"], weights=[90, 8, 2])[0],
+                        "unit_price": price,
+                        "reason_code": rnd.choice(reasons),
+                        "reason_note": rnd.choice(NOTES),
+                    }
+                )
                 written += 1
     return returns
 
@@ -116,8 +184,10 @@ def main() -> None:
     path = tmp / "returns.csv"
     t0 = time.perf_counter()
     n_returns = generate(path, args.rows, list(workflow.reasons), now, f"B{run_id}-", args.seed)
-    print(f"machine:   {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"SQLite {sqlite3.sqlite_version}")
+    print(
+        f"machine:   {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
     print(f"database:  {engine.url.render_as_string(hide_password=True)}")
     print(f"file:      {path} ({path.stat().st_size / 1e6:.1f} MB, generated in {time.perf_counter() - t0:.2f} s)")
 
@@ -128,14 +198,18 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     if report.errors or report.imported != n_returns:
         sys.exit(f"the generated file did not import cleanly: {report.summary()}\n{report.errors[:5]}")
-    print(f"import:    {report.rows:,} rows, {report.imported:,} returns in {seconds:.2f} s "
-          f"({report.rows / seconds:,.0f} rows/s) — budget 10 s: {'OK' if seconds < 10 else 'OVER'}")
+    print(
+        f"import:    {report.rows:,} rows, {report.imported:,} returns in {seconds:.2f} s "
+        f"({report.rows / seconds:,.0f} rows/s) — budget 10 s: {'OK' if seconds < 10 else 'OVER'}"
+    )
 
     t0 = time.perf_counter()
     with unit_of_work(factory) as session:
         again = import_csv(session, workflow, path, actor=actor, now=now)
-    print(f"re-import: {again.already_imported_count:,} already imported, nothing created, "
-          f"in {time.perf_counter() - t0:.2f} s")
+    print(
+        f"re-import: {again.already_imported_count:,} already imported, nothing created, "
+        f"in {time.perf_counter() - t0:.2f} s"
+    )
 
     if not args.no_cli:
         cli_path = tmp / "returns-cli.csv"
@@ -143,13 +217,15 @@ def main() -> None:
         env = {**os.environ, "HUB_DATABASE_URL": url}
         command = [sys.executable, "-c", "from hub.cli import main; main()", "import", str(cli_path)]
         t0 = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parents[1], check=False)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], check=False
+        )
         seconds = time.perf_counter() - t0
         if done.returncode:
             sys.exit(f"returns-hub import failed ({done.returncode}):\n{done.stderr}")
-        print(f"cli:       `returns-hub import` as a process, start-up included: {seconds:.2f} s — "
-              f"{done.stdout.strip()}")
+        print(
+            f"cli:       `returns-hub import` as a process, start-up included: {seconds:.2f} s — {done.stdout.strip()}"
+        )
 
     engine.dispose()
     if args.keep:

@@ -36,9 +36,15 @@ def signed_post(client, body: str):
     """POST /slack/events, signed as Slack signs it."""
     ts = str(int(time.time()))
     sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return client.post("/slack/events", data=body.encode(), headers={
-        "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig,
-        "Content-Type": "application/x-www-form-urlencoded"})
+    return client.post(
+        "/slack/events",
+        data=body.encode(),
+        headers={
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
 
 
 def main() -> None:
@@ -60,8 +66,13 @@ def main() -> None:
 
         api = FakeSlackApi(TOKEN)
         try:
-            settings = replace(rt.settings, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                               slack_api_url=api.url, instance_dir=Path(tmp))
+            settings = replace(
+                rt.settings,
+                slack_bot_token=TOKEN,
+                slack_signing_secret=SECRET,
+                slack_api_url=api.url,
+                instance_dir=Path(tmp),
+            )
             runtime = replace(rt, settings=settings)
             app = create_app(runtime=runtime)
             ctx = app.extensions["hub.slack"]
@@ -71,8 +82,17 @@ def main() -> None:
 
             def command(text: str) -> tuple[float, float]:
                 n = next(seq)
-                body = urlencode({"command": "/returns", "text": text, "user_id": "UBENCH", "team_id": "T1",
-                                  "channel_id": "C1", "trigger_id": f"t{n}", "response_url": api.response_url(f"r{n}")})
+                body = urlencode(
+                    {
+                        "command": "/returns",
+                        "text": text,
+                        "user_id": "UBENCH",
+                        "team_id": "T1",
+                        "channel_id": "C1",
+                        "trigger_id": f"t{n}",
+                        "response_url": api.response_url(f"r{n}"),
+                    }
+                )
                 start = time.perf_counter()
                 resp = signed_post(client, body)
                 acked = time.perf_counter()
@@ -86,8 +106,11 @@ def main() -> None:
                 command(make_text())  # warm-up
                 samples = [command(make_text()) for _ in range(args.runs)]
                 acks = sorted(a for a, _ in samples)
-                return statistics.median(acks), acks[int(len(acks) * 0.95) - 1], statistics.median(
-                    r for _, r in samples)
+                return (
+                    statistics.median(acks),
+                    acks[int(len(acks) * 0.95) - 1],
+                    statistics.median(r for _, r in samples),
+                )
 
             def show() -> str:
                 return f"RMA-{100000 + rng.randint(1, args.returns)}"
@@ -106,8 +129,10 @@ def main() -> None:
         rt.engine.dispose()
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"{args.returns:,} open returns on {engine} (set-up {setup:.1f} s), acting as {lead}; "
-          f"{args.runs} signed requests each, server time through the Flask test client")
+    print(
+        f"{args.returns:,} open returns on {engine} (set-up {setup:.1f} s), acting as {lead}; "
+        f"{args.runs} signed requests each, server time through the Flask test client"
+    )
     print(f"{'command':<28} {'ack median':>11} {'ack p95':>9} {'reply median':>13}")
     for name, (median, p95, reply) in results.items():
         print(f"{name:<28} {median:>8.1f} ms {p95:>6.1f} ms {reply:>10.1f} ms")

@@ -29,8 +29,9 @@ CSP = (
 )
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
-               check: bool = True, **config: Any) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, check: bool = True, **config: Any
+) -> Flask:
     """Build the web app; refuses (StartupError, ConfigError) on a bad config or an old schema."""
     if runtime is None:
         settings = settings or Settings.from_env()
@@ -38,8 +39,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if check:
         runtime.check_ready(stored_stages_problems)
     settings = runtime.settings
-    app = Flask("hub", template_folder=str(templates_dir()),
-                static_folder=str(Path(__file__).with_name("static")), instance_path=str(settings.instance_dir))
+    app = Flask(
+        "hub",
+        template_folder=str(templates_dir()),
+        static_folder=str(Path(__file__).with_name("static")),
+        instance_path=str(settings.instance_dir),
+    )
     secret = settings.secret_key
     if not secret:
         secret = secrets.token_urlsafe(32)
@@ -61,8 +66,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     if settings.trusted_proxies:
         # behind a TLS proxy: the client's address (for the login limit) and scheme come from its headers
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
-                                x_proto=settings.trusted_proxies, x_host=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     csrf.init_app(app)
     htmx.init_app(app)
 
@@ -108,5 +117,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def _slack_off() -> Response:
     """POST /slack/events when the Slack app is not configured."""
-    return Response("Slack is off on this hub: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on.\n",
-                    status=503, mimetype="text/plain")
+    return Response(
+        "Slack is off on this hub: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on.\n",
+        status=503,
+        mimetype="text/plain",
+    )

@@ -14,6 +14,20 @@ from hub.returns.models import (
 )
 
 __all__ = [
-    "AlertLevel", "Channel", "Comment", "Event", "LoginAttempt", "Notification", "NotificationStatus",
-    "Priority", "ProcessedRequest", "Resolution", "Return", "ReturnItem", "Role", "Team", "User", "memberships",
+    "AlertLevel",
+    "Channel",
+    "Comment",
+    "Event",
+    "LoginAttempt",
+    "Notification",
+    "NotificationStatus",
+    "Priority",
+    "ProcessedRequest",
+    "Resolution",
+    "Return",
+    "ReturnItem",
+    "Role",
+    "Team",
+    "User",
+    "memberships",
 ]

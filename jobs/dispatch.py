@@ -56,16 +56,24 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(session: Session, worker: str, now: datetime, limit: int,
-          claim_ttl: timedelta = CLAIM_TTL, due_by: datetime | None = None) -> list[Notification]:
+def claim(
+    session: Session,
+    worker: str,
+    now: datetime,
+    limit: int,
+    claim_ttl: timedelta = CLAIM_TTL,
+    due_by: datetime | None = None,
+) -> list[Notification]:
     """Mark up to `limit` notifications due by `due_by` (default: now) as being sent by `worker` and return them."""
     due_by = due_by or now
     stmt = (
         select(Notification)
-        .where(or_(
-            and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= due_by),
-            and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < now - claim_ttl),
-        ))
+        .where(
+            or_(
+                and_(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= due_by),
+                and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < now - claim_ttl),
+            )
+        )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
@@ -81,12 +89,18 @@ def claim(session: Session, worker: str, now: datetime, limit: int,
 def _finish(session_factory: sessionmaker[Session], n: Notification, worker: str, **values: object) -> bool:
     with unit_of_work(session_factory) as s:
         # an UPDATE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
-        result = cast(CursorResult[Any], s.execute(
-            update(Notification)
-            .where(Notification.id == n.id, Notification.claimed_by == worker,
-                   Notification.status == NotificationStatus.SENDING)
-            .values(claimed_by=None, claimed_at=None, **values)
-        ))
+        result = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Notification)
+                .where(
+                    Notification.id == n.id,
+                    Notification.claimed_by == worker,
+                    Notification.status == NotificationStatus.SENDING,
+                )
+                .values(claimed_by=None, claimed_at=None, **values)
+            ),
+        )
     if result.rowcount != 1:
         log.warning("notification %s was taken over by another dispatcher while %s sent it", n.id, worker)
     return result.rowcount == 1
@@ -129,18 +143,31 @@ def _renew(session_factory: sessionmaker[Session], n: Notification, worker: str,
     taken over as abandoned (claim_ttl) by another dispatcher, which then sends it."""
     with unit_of_work(session_factory) as s:
         # an UPDATE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
-        result = cast(CursorResult[Any], s.execute(
-            update(Notification)
-            .where(Notification.id == n.id, Notification.claimed_by == worker,
-                   Notification.status == NotificationStatus.SENDING)
-            .values(claimed_at=now)
-        ))
+        result = cast(
+            CursorResult[Any],
+            s.execute(
+                update(Notification)
+                .where(
+                    Notification.id == n.id,
+                    Notification.claimed_by == worker,
+                    Notification.status == NotificationStatus.SENDING,
+                )
+                .values(claimed_at=now)
+            ),
+        )
     return result.rowcount == 1
 
 
-def _deliver(session_factory: sessionmaker[Session], adapters: Mapping[str, Adapter], n: Notification, worker: str,
-             clock: Callable[[], datetime], max_attempts: int, unavailable: Mapping[str, str],
-             report: DispatchReport) -> None:
+def _deliver(
+    session_factory: sessionmaker[Session],
+    adapters: Mapping[str, Adapter],
+    n: Notification,
+    worker: str,
+    clock: Callable[[], datetime],
+    max_attempts: int,
+    unavailable: Mapping[str, str],
+    report: DispatchReport,
+) -> None:
     adapter = adapters.get(n.channel)
     if adapter is None:
         reason = unavailable.get(n.channel, f"no adapter for channel {n.channel!r}")
@@ -160,22 +187,52 @@ def _deliver(session_factory: sessionmaker[Session], adapters: Mapping[str, Adap
             message = f"{type(exc).__name__}: {message}"
         permanent = isinstance(exc, DeliveryError) and exc.permanent
         if permanent or attempts >= max_attempts:
-            _finish(session_factory, n, worker, status=NotificationStatus.DEAD, attempts=attempts,
-                    last_error=message[:2000])
+            _finish(
+                session_factory, n, worker, status=NotificationStatus.DEAD, attempts=attempts, last_error=message[:2000]
+            )
             report.dead += 1
-            log.error("notification %s (%s %s to %s) is dead after %d attempt(s): %s",
-                      n.id, n.channel, n.kind, n.recipient, attempts, message)
+            log.error(
+                "notification %s (%s %s to %s) is dead after %d attempt(s): %s",
+                n.id,
+                n.channel,
+                n.kind,
+                n.recipient,
+                attempts,
+                message,
+            )
             return
         retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
         wait = timedelta(seconds=retry_after) if retry_after else backoff(attempts)
-        _finish(session_factory, n, worker, status=NotificationStatus.PENDING, attempts=attempts,
-                last_error=message[:2000], next_attempt_at=clock() + wait)
+        _finish(
+            session_factory,
+            n,
+            worker,
+            status=NotificationStatus.PENDING,
+            attempts=attempts,
+            last_error=message[:2000],
+            next_attempt_at=clock() + wait,
+        )
         report.retried += 1
-        log.warning("notification %s (%s %s) failed, attempt %d, retrying in %s: %s",
-                    n.id, n.channel, n.kind, attempts, wait, message)
+        log.warning(
+            "notification %s (%s %s) failed, attempt %d, retrying in %s: %s",
+            n.id,
+            n.channel,
+            n.kind,
+            attempts,
+            wait,
+            message,
+        )
         return
-    _finish(session_factory, n, worker, status=NotificationStatus.SENT, attempts=n.attempts + 1,
-            sent_at=clock(), delivery_ref=ref, last_error=None)
+    _finish(
+        session_factory,
+        n,
+        worker,
+        status=NotificationStatus.SENT,
+        attempts=n.attempts + 1,
+        sent_at=clock(),
+        delivery_ref=ref,
+        last_error=None,
+    )
     report.sent += 1
 
 
@@ -197,9 +254,17 @@ def channel_adapters(settings: Settings, workflow: Workflow) -> tuple[dict[str, 
 def run_dispatch(runtime: Runtime) -> DispatchReport:
     """One dispatch run with the runtime's settings, workflow and clock (the CLI and the scheduler call this)."""
     adapters, unavailable = channel_adapters(runtime.settings, runtime.workflow)
-    report = dispatch(runtime.session_factory, adapters, clock=runtime.now,
-                      max_attempts=runtime.settings.outbox_max_attempts, unavailable=unavailable)
+    report = dispatch(
+        runtime.session_factory,
+        adapters,
+        clock=runtime.now,
+        max_attempts=runtime.settings.outbox_max_attempts,
+        unavailable=unavailable,
+    )
     # one line per run that did something; an idle run every few seconds would drown the log
-    log.log(logging.INFO if report.sent + report.retried + report.dead + report.skipped else logging.DEBUG,
-            "outbox dispatch: %s", report)
+    log.log(
+        logging.INFO if report.sent + report.retried + report.dead + report.skipped else logging.DEBUG,
+        "outbox dispatch: %s",
+        report,
+    )
     return report

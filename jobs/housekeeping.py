@@ -24,13 +24,17 @@ def run_housekeeping(runtime: Runtime) -> dict[str, int]:
     now = runtime.now()
     with runtime.unit_of_work() as s:
         done = {
-            "notifications": _deleted(s, delete(Notification).where(
-                Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SKIPPED)),
-                Notification.created_at < now - KEEP_DELIVERED)),
-            "processed requests": _deleted(s, delete(ProcessedRequest).where(
-                ProcessedRequest.received_at < now - KEEP_PROCESSED)),
-            "failed logins": _deleted(s, delete(LoginAttempt).where(
-                LoginAttempt.at < now - KEEP_FAILED_LOGINS)),
+            "notifications": _deleted(
+                s,
+                delete(Notification).where(
+                    Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SKIPPED)),
+                    Notification.created_at < now - KEEP_DELIVERED,
+                ),
+            ),
+            "processed requests": _deleted(
+                s, delete(ProcessedRequest).where(ProcessedRequest.received_at < now - KEEP_PROCESSED)
+            ),
+            "failed logins": _deleted(s, delete(LoginAttempt).where(LoginAttempt.at < now - KEEP_FAILED_LOGINS)),
         }
     log.info("housekeeping: deleted %s", ", ".join(f"{n} {what}" for what, n in done.items()))
     return done

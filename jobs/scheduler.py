@@ -36,29 +36,56 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
     """A scheduler with every job registered under a stable id, one instance at a time, runs coalesced."""
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=UTC)
     scheduler.add_job(
-        _logged, "interval", seconds=DISPATCH_SECONDS, args=("outbox-dispatch", run_dispatch, runtime),
-        id="outbox-dispatch", name="deliver the outbox", max_instances=1, coalesce=True, replace_existing=True,
+        _logged,
+        "interval",
+        seconds=DISPATCH_SECONDS,
+        args=("outbox-dispatch", run_dispatch, runtime),
+        id="outbox-dispatch",
+        name="deliver the outbox",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
         misfire_grace_time=60,
     )
     scheduler.add_job(
-        _logged, "interval", minutes=DELAY_SCAN_MINUTES, args=("delay-scan", run_delay_scan, runtime),
-        id="delay-scan", name="raise delay alerts", max_instances=1, coalesce=True, replace_existing=True,
+        _logged,
+        "interval",
+        minutes=DELAY_SCAN_MINUTES,
+        args=("delay-scan", run_delay_scan, runtime),
+        id="delay-scan",
+        name="raise delay alerts",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
         misfire_grace_time=300,
     )
     scheduler.add_job(
-        _logged, CronTrigger(hour=3, minute=17, timezone=UTC), args=("housekeeping", run_housekeeping, runtime),
-        id="housekeeping", name="forget old delivered notifications", max_instances=1, coalesce=True,
-        replace_existing=True, misfire_grace_time=6 * 3600,
+        _logged,
+        CronTrigger(hour=3, minute=17, timezone=UTC),
+        args=("housekeeping", run_housekeeping, runtime),
+        id="housekeeping",
+        name="forget old delivered notifications",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+        misfire_grace_time=6 * 3600,
     )
     for team in runtime.workflow.teams.values():
         if team.digest_time is None:
             continue
         days = ",".join(DAYS[d] for d in sorted(team.working_days))
-        trigger = CronTrigger(day_of_week=days, hour=team.digest_time.hour, minute=team.digest_time.minute,
-                              timezone=team.timezone)
+        trigger = CronTrigger(
+            day_of_week=days, hour=team.digest_time.hour, minute=team.digest_time.minute, timezone=team.timezone
+        )
         scheduler.add_job(
-            _logged, trigger, args=(f"digest-{team.key}", lambda rt, key=team.key: run_digests(rt, key), runtime),
-            id=f"digest-{team.key}", name=f"daily digest for {team.name}", max_instances=1, coalesce=True,
-            replace_existing=True, misfire_grace_time=3 * 3600,
+            _logged,
+            trigger,
+            args=(f"digest-{team.key}", lambda rt, key=team.key: run_digests(rt, key), runtime),
+            id=f"digest-{team.key}",
+            name=f"daily digest for {team.name}",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+            misfire_grace_time=3 * 3600,
         )
     return scheduler

@@ -149,8 +149,9 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def settings(tmp_path, database_url: str) -> Settings:
     """Settings for an app or CLI run against the test database."""
-    return Settings.from_env({}, instance_dir=tmp_path / "instance", database_url=database_url,
-                             secret_key="test-secret-key")
+    return Settings.from_env(
+        {}, instance_dir=tmp_path / "instance", database_url=database_url, secret_key="test-secret-key"
+    )
 
 
 @pytest.fixture

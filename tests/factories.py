@@ -38,13 +38,17 @@ SYSTEM = Actor.system("test", Channel.CLI)
 # --- users and returns -------------------------------------------------------------------------------
 
 
-def make_user(session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER,
-              **overrides: Any) -> User:
+def make_user(
+    session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER, **overrides: Any
+) -> User:
     """A user on one team (default customer service), password PASSWORD; flushed, not committed."""
     n = next(_seq)
     fields: dict[str, Any] = {
-        "email": f"user{n}@shop.example", "name": f"Test User {n}", "password": PASSWORD,
-        "role": role, "team_keys": [team] if team else [],
+        "email": f"user{n}@shop.example",
+        "name": f"Test User {n}",
+        "password": PASSWORD,
+        "role": role,
+        "team_keys": [team] if team else [],
     }
     fields.update(overrides)
     return add_user(session, **fields)
@@ -54,34 +58,63 @@ def make_draft(**overrides: Any) -> ReturnDraft:
     """A valid new return as a form would send it."""
     n = next(_seq)
     fields: dict[str, Any] = {
-        "order_number": f"ORD-{50000 + n}", "customer_name": "Sanne de Vries",
-        "customer_email": f"sanne{n}@example.nl", "customer_locale": "nl",
-        "items": [ItemDraft(sku="TSHIRT-BLU-M", product_name="T-shirt blue M", quantity=1,
-                            unit_price="19.95", reason_code="too_small")],
+        "order_number": f"ORD-{50000 + n}",
+        "customer_name": "Sanne de Vries",
+        "customer_email": f"sanne{n}@example.nl",
+        "customer_locale": "nl",
+        "items": [
+            ItemDraft(
+                sku="TSHIRT-BLU-M",
+                product_name="T-shirt blue M",
+                quantity=1,
+                unit_price="19.95",
+                reason_code="too_small",
+            )
+        ],
     }
     fields.update(overrides)
     return ReturnDraft(**fields)
 
 
-def make_return(session: Session, workflow: Workflow, *, stage: str | None = None,
-                now: datetime | None = None, actor: Actor | None = None, **overrides: Any) -> Return:
+def make_return(
+    session: Session,
+    workflow: Workflow,
+    *,
+    stage: str | None = None,
+    now: datetime | None = None,
+    actor: Actor | None = None,
+    **overrides: Any,
+) -> Return:
     """A valid return, created by the system in the first stage (or `stage`)."""
     return create_return(session, workflow, actor or SYSTEM, make_draft(**overrides), now=now, stage_key=stage)
 
 
-def make_returns(session: Session, workflow: Workflow, n: int, *, stage: str, now: datetime,
-                 prefix: str = "RMA-") -> list[str]:
+def make_returns(
+    session: Session, workflow: Workflow, n: int, *, stage: str, now: datetime, prefix: str = "RMA-"
+) -> list[str]:
     """`n` returns created in one go in `stage` at `now` (an import-like batch: no handoff messages)."""
     rmas = [f"{prefix}{5000 + i}" for i in range(n)]
     today = workflow.today(now)
-    import_returns(session, workflow, SYSTEM,
-                   [Imported(validate_draft(make_draft(rma=rma), workflow, today), now, stage) for rma in rmas])
+    import_returns(
+        session,
+        workflow,
+        SYSTEM,
+        [Imported(validate_draft(make_draft(rma=rma), workflow, today), now, stage) for rma in rmas],
+    )
     session.flush()
     return rmas
 
 
-def move(session_factory: sessionmaker[Session], workflow: Workflow, rma: str, to_stage: str, *, now: datetime,
-         actor: Actor | None = None, **kwargs: Any) -> None:
+def move(
+    session_factory: sessionmaker[Session],
+    workflow: Workflow,
+    rma: str,
+    to_stage: str,
+    *,
+    now: datetime,
+    actor: Actor | None = None,
+    **kwargs: Any,
+) -> None:
     """Move a return in a unit of work of its own, as an entry point does (by the system unless `actor`)."""
     with unit_of_work(session_factory) as s:
         if actor is not None and actor.user is not None:
@@ -129,13 +162,25 @@ def local(tz: str, *args: int, fold: int = 0) -> datetime:
 # --- workflows ----------------------------------------------------------------------------------------
 
 
-def team(key: str = "t", *, tz: str = "Europe/Amsterdam", days: str = "mon tue wed thu fri",
-         hours: tuple[str, str] = ("09:00", "17:00"), holidays: tuple[date, ...] = (), **overrides: Any) -> Team:
+def team(
+    key: str = "t",
+    *,
+    tz: str = "Europe/Amsterdam",
+    days: str = "mon tue wed thu fri",
+    hours: tuple[str, str] = ("09:00", "17:00"),
+    holidays: tuple[date, ...] = (),
+    **overrides: Any,
+) -> Team:
     """A team calendar built in code."""
     opens, closes = (time.fromisoformat(h) for h in hours)
     fields: dict[str, Any] = {
-        "key": key, "name": key.title(), "color": "#64748b", "timezone": ZoneInfo(tz),
-        "working_days": frozenset(WEEKDAYS.index(d) for d in days.split()), "opens": opens, "closes": closes,
+        "key": key,
+        "name": key.title(),
+        "color": "#64748b",
+        "timezone": ZoneInfo(tz),
+        "working_days": frozenset(WEEKDAYS.index(d) for d in days.split()),
+        "opens": opens,
+        "closes": closes,
         "holidays": frozenset(holidays),
     }
     fields.update(overrides)
@@ -154,8 +199,12 @@ def default_workflow_toml() -> str:
     return resources.files("hub.workflow").joinpath("default.toml").read_text("utf-8")
 
 
-def workflow_toml(*, teams: Mapping[str, Mapping[str, Any] | None] | None = None,
-                  stages: Mapping[str, Mapping[str, Any] | None] | None = None, **changes: Any) -> str:
+def workflow_toml(
+    *,
+    teams: Mapping[str, Mapping[str, Any] | None] | None = None,
+    stages: Mapping[str, Mapping[str, Any] | None] | None = None,
+    **changes: Any,
+) -> str:
     """The built-in workflow file with changes, as TOML text for parse_workflow or a HUB_CONFIG file.
 
     `teams` and `stages` map a key to the fields to change: None drops the team or stage, a field set to

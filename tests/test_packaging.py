@@ -13,16 +13,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_wheel_carries_templates_static_files_and_migrations_and_serves_pages(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
-         str(tmp_path / "dist"), str(ROOT)],
-        check=True, capture_output=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
     )
     wheel = next((tmp_path / "dist").glob("returns_hub-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("hub/templates/base.html", "hub/templates/board/_card.html", "hub/workflow/default.toml",
-                     "hub/static/app.css", "hub/static/board.js", "hub/static/vendor/htmx-2.0.11.min.js",
-                     "hub/static/vendor/sortable-1.15.7.min.js", "hub/migrations/env.py",
-                     "hub/migrations/versions/0001_initial_schema.py", "hub/migrations/script.py.mako"):
+    for expected in (
+        "hub/templates/base.html",
+        "hub/templates/board/_card.html",
+        "hub/workflow/default.toml",
+        "hub/static/app.css",
+        "hub/static/board.js",
+        "hub/static/vendor/htmx-2.0.11.min.js",
+        "hub/static/vendor/sortable-1.15.7.min.js",
+        "hub/migrations/env.py",
+        "hub/migrations/versions/0001_initial_schema.py",
+        "hub/migrations/script.py.mako",
+    ):
         assert expected in names, f"{expected} missing from {wheel.name}"
     assert not any(n.startswith("tests/") for n in names)
     sources = {str(p.relative_to(ROOT)) for pkg in ("hub", "integrations", "jobs") for p in (ROOT / pkg).rglob("*.py")}
@@ -45,7 +65,12 @@ def test_the_wheel_carries_templates_static_files_and_migrations_and_serves_page
         "print('ok')\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    out = subprocess.run([sys.executable, "-c", script, str(site), str(tmp_path / "instance")],
-                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(site), str(tmp_path / "instance")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")

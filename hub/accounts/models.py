@@ -53,17 +53,14 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, name="role", native_enum=False, create_constraint=True,
-             values_callable=enum_values, length=10),
+        Enum(Role, name="role", native_enum=False, create_constraint=True, values_callable=enum_values, length=10),
         default=Role.MEMBER,
     )
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    teams: Mapped[list[Team]] = relationship(
-        secondary=memberships, back_populates="members", order_by="Team.key"
-    )
+    teams: Mapped[list[Team]] = relationship(secondary=memberships, back_populates="members", order_by="Team.key")
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"

@@ -67,8 +67,14 @@ def add_user(
         errors["slack_user_id"] = f"Slack user {slack_user_id} already belongs to another user"
     if errors:
         raise ValidationFailed(errors)
-    user = User(email=email, name=name.strip(), password_hash=generate_password_hash(password),
-                role=role, teams=teams, slack_user_id=slack_user_id or None)
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=generate_password_hash(password),
+        role=role,
+        teams=teams,
+        slack_user_id=slack_user_id or None,
+    )
     session.add(user)
     session.flush()
     return user
@@ -76,9 +82,7 @@ def add_user(
 
 def get_user_by_email(session: Session, email: str) -> User:
     """The user with this e-mail, or NotFound."""
-    user = session.scalar(
-        select(User).where(User.email == normalize_email(email)).options(selectinload(User.teams))
-    )
+    user = session.scalar(select(User).where(User.email == normalize_email(email)).options(selectinload(User.teams)))
     if user is None:
         raise NotFound(f"no user with e-mail {normalize_email(email)}")
     return user
@@ -124,6 +128,4 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 def list_users(session: Session) -> list[User]:
     """Every user, by name."""
-    return list(session.scalars(
-        select(User).options(selectinload(User.teams)).order_by(func.lower(User.name))
-    ))
+    return list(session.scalars(select(User).options(selectinload(User.teams)).order_by(func.lower(User.name))))

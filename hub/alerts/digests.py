@@ -32,30 +32,49 @@ def digest_due(team: Team, now: datetime) -> date | None:
 def build_digest(session: Session, workflow: Workflow, team: Team, now: datetime) -> dict[str, Any]:
     """What a team's digest says: open count, overdue oldest first, due today, blocked, unassigned."""
     stage_keys = [s.key for s in workflow.open_stages if s.team == team.key]
-    base = (select(Return.rma, Return.customer_name, Return.stage, Return.stage_due_at, User.name)
-            .outerjoin(User, User.id == Return.assignee_id)
-            .where(Return.closed_at.is_(None), Return.stage.in_(stage_keys)))
+    base = (
+        select(Return.rma, Return.customer_name, Return.stage, Return.stage_due_at, User.name)
+        .outerjoin(User, User.id == Return.assignee_id)
+        .where(Return.closed_at.is_(None), Return.stage.in_(stage_keys))
+    )
     local = now.astimezone(team.timezone)
     end_of_day = datetime.combine(local.date(), time(23, 59, 59), tzinfo=team.timezone)
 
     def listed(stmt: Select[Any]) -> list[dict[str, Any]]:
-        return [{"rma": rma, "customer_name": name, "stage_name": workflow.stages[stage].name,
-                 "due_at": due.isoformat() if due else None, "assignee": assignee}
-                for rma, name, stage, due, assignee in session.execute(stmt.limit(DIGEST_LIST))]
+        return [
+            {
+                "rma": rma,
+                "customer_name": name,
+                "stage_name": workflow.stages[stage].name,
+                "due_at": due.isoformat() if due else None,
+                "assignee": assignee,
+            }
+            for rma, name, stage, due, assignee in session.execute(stmt.limit(DIGEST_LIST))
+        ]
 
     def count(*conditions: Any) -> int:
-        return session.scalar(select(func.count()).select_from(Return).where(
-            Return.closed_at.is_(None), Return.stage.in_(stage_keys), *conditions)) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Return)
+                .where(Return.closed_at.is_(None), Return.stage.in_(stage_keys), *conditions)
+            )
+            or 0
+        )
 
     overdue_c = Return.stage_due_at <= now
     today_c = (Return.stage_due_at > now) & (Return.stage_due_at <= end_of_day)
     blocked_c = Return.is_blocked.is_(True)
     unassigned_c = Return.assignee_id.is_(None)
     return {
-        "team": team.key, "team_name": team.name, "date": local.date().isoformat(),
+        "team": team.key,
+        "team_name": team.name,
+        "date": local.date().isoformat(),
         "open_count": count(),
-        "overdue_count": count(overdue_c), "overdue": listed(base.where(overdue_c).order_by(Return.stage_due_at)),
-        "due_today_count": count(today_c), "due_today": listed(base.where(today_c).order_by(Return.stage_due_at)),
+        "overdue_count": count(overdue_c),
+        "overdue": listed(base.where(overdue_c).order_by(Return.stage_due_at)),
+        "due_today_count": count(today_c),
+        "due_today": listed(base.where(today_c).order_by(Return.stage_due_at)),
         "blocked_count": count(blocked_c),
         "blocked": listed(base.where(blocked_c).order_by(Return.stage_entered_at)),
         "unassigned_count": count(unassigned_c),
@@ -79,8 +98,9 @@ def send_digest(session: Session, workflow: Workflow, team: Team, now: datetime,
     payload = build_digest(session, workflow, team, now)
     for channel, recipient in (("slack", team.slack_channel), ("email", team.email)):
         if recipient:
-            enqueue(session, channel=channel, kind="digest", recipient=recipient, payload=payload,
-                    return_id=None, now=now)
+            enqueue(
+                session, channel=channel, kind="digest", recipient=recipient, payload=payload, return_id=None, now=now
+            )
     session.flush()
     return True
 
@@ -88,4 +108,3 @@ def send_digest(session: Session, workflow: Workflow, team: Team, now: datetime,
 def digest_teams(workflow: Workflow) -> list[Team]:
     """Teams that get a digest."""
     return [t for t in workflow.teams.values() if t.digest_time is not None]
-

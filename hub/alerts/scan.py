@@ -48,8 +48,10 @@ class ScanReport:
 
     def __str__(self) -> str:
         raised = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(self.raised.items())) or "no alerts"
-        return (f"checked {self.checked} return(s) whose alert time had come: {raised}; "
-                f"{self.snoozes_ended} snooze(s) ended; {self.notifications} notification(s) queued")
+        return (
+            f"checked {self.checked} return(s) whose alert time had come: {raised}; "
+            f"{self.snoozes_ended} snooze(s) ended; {self.notifications} notification(s) queued"
+        )
 
 
 def _recipients(session: Session) -> dict[str, list[tuple[str, str | None]]]:
@@ -65,8 +67,9 @@ def _recipients(session: Session) -> dict[str, list[tuple[str, str | None]]]:
     return leads
 
 
-def alert_routes(workflow: Workflow, team: Team | None, kind: str,
-                 leads: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
+def alert_routes(
+    workflow: Workflow, team: Team | None, kind: str, leads: list[tuple[str, str | None]]
+) -> list[tuple[str, str]]:
     """(channel, recipient) pairs an alert of this kind goes to: the team, and for escalations its leads too."""
     routes: list[tuple[str, str]] = []
     if team is not None:
@@ -87,15 +90,30 @@ def alert_routes(workflow: Workflow, team: Team | None, kind: str,
 
 
 _SCAN_COLUMNS = (
-    Return.id, Return.rma, Return.order_number, Return.customer_name, Return.customer_email,
-    Return.customer_locale, Return.status_token, Return.stage, Return.stage_entered_at, Return.stage_due_at,
-    Return.stage_warn_at, Return.stage_escalate_at, Return.promised_by, Return.alert_level, Return.promise_alerted,
-    Return.snoozed_until, Return.resolution, User.name.label("assignee_name"),
+    Return.id,
+    Return.rma,
+    Return.order_number,
+    Return.customer_name,
+    Return.customer_email,
+    Return.customer_locale,
+    Return.status_token,
+    Return.stage,
+    Return.stage_entered_at,
+    Return.stage_due_at,
+    Return.stage_warn_at,
+    Return.stage_escalate_at,
+    Return.promised_by,
+    Return.alert_level,
+    Return.promise_alerted,
+    Return.snoozed_until,
+    Return.resolution,
+    User.name.label("assignee_name"),
 )
 
 
-def scan_batch(session: Session, workflow: Workflow, now: datetime, *, limit: int = 2000,
-               report: ScanReport | None = None) -> ScanReport:
+def scan_batch(
+    session: Session, workflow: Workflow, now: datetime, *, limit: int = 2000, report: ScanReport | None = None
+) -> ScanReport:
     """Raise every alert owed now for up to `limit` returns, in the caller's transaction."""
     return _scan(session, workflow, now, limit=limit, report=report or ScanReport(), tell=True)
 
@@ -108,13 +126,16 @@ def mark_alerts_raised(session: Session, workflow: Workflow, now: datetime) -> S
     return report
 
 
-def _scan(session: Session, workflow: Workflow, now: datetime, *, limit: int, report: ScanReport,
-          tell: bool) -> ScanReport:
+def _scan(
+    session: Session, workflow: Workflow, now: datetime, *, limit: int, report: ScanReport, tell: bool
+) -> ScanReport:
     """One batch: claim the rows whose alert time has come, move their clocks on, and (`tell`) raise the alerts."""
     stmt = (
-        select(*_SCAN_COLUMNS).outerjoin(User, User.id == Return.assignee_id)
+        select(*_SCAN_COLUMNS)
+        .outerjoin(User, User.id == Return.assignee_id)
         .where(Return.closed_at.is_(None), Return.next_alert_at <= now)
-        .order_by(Return.next_alert_at, Return.id).limit(limit)
+        .order_by(Return.next_alert_at, Return.id)
+        .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # two workers share the work instead of raising the same alert twice
@@ -174,9 +195,15 @@ class _Owed:
 def _levels_owed(row: Row[Any], stage: Stage | None, now: datetime) -> _Owed:
     """The levels (and a broken promise) a row has reached since the last scan, and where its clocks go next."""
     snooze_ended = row.snoozed_until is not None and row.snoozed_until <= now
-    clocks = _Clocks(row.stage_warn_at, row.stage_due_at, row.stage_escalate_at,
-                     None if snooze_ended else row.snoozed_until, row.promised_by, row.alert_level,
-                     row.promise_alerted)
+    clocks = _Clocks(
+        row.stage_warn_at,
+        row.stage_due_at,
+        row.stage_escalate_at,
+        None if snooze_ended else row.snoozed_until,
+        row.promised_by,
+        row.alert_level,
+        row.promise_alerted,
+    )
     kinds: list[str] = []
     level = AlertLevel(row.alert_level)
     reached = level_reached(clocks, now) if stage is not None and not stage.closed else level
@@ -187,19 +214,45 @@ def _levels_owed(row: Row[Any], stage: Stage | None, now: datetime) -> _Owed:
     if not promise_alerted and row.promised_by <= now:
         kinds.append("promise_broken")
         promise_alerted = True
-    update = {"rid": row.id, "level": int(level), "promised": promise_alerted, "snoozed": clocks.snoozed_until,
-              "next": next_alert_time(clocks, level, promise_alerted) if stage else None}
+    update = {
+        "rid": row.id,
+        "level": int(level),
+        "promised": promise_alerted,
+        "snoozed": clocks.snoozed_until,
+        "next": next_alert_time(clocks, level, promise_alerted) if stage else None,
+    }
     return _Owed(kinds, snooze_ended, clocks, update)
 
 
-def _raise(workflow: Workflow, row: Row[Any], stage: Stage | None, owed: _Owed, items: list[Any],
-           leads: dict[str, list[tuple[str, str | None]]], now: datetime, report: ScanReport,
-           events: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> None:
+def _raise(
+    workflow: Workflow,
+    row: Row[Any],
+    stage: Stage | None,
+    owed: _Owed,
+    items: list[Any],
+    leads: dict[str, list[tuple[str, str | None]]],
+    now: datetime,
+    report: ScanReport,
+    events: list[dict[str, Any]],
+    outbox: list[dict[str, Any]],
+) -> None:
     """The events and outbox rows of the alerts a row is owed."""
     team = workflow.teams.get(stage.team) if stage and stage.team else None
-    snapshot = ReturnSnapshot(row.rma, row.order_number, row.customer_name, row.customer_email,
-                              row.customer_locale, row.status_token, row.stage, row.stage_entered_at,
-                              row.stage_due_at, row.promised_by, row.resolution, row.assignee_name, items)
+    snapshot = ReturnSnapshot(
+        row.rma,
+        row.order_number,
+        row.customer_name,
+        row.customer_email,
+        row.customer_locale,
+        row.status_token,
+        row.stage,
+        row.stage_entered_at,
+        row.stage_due_at,
+        row.promised_by,
+        row.resolution,
+        row.assignee_name,
+        items,
+    )
     facts = facts_of(snapshot, workflow)
     offered = next_stages(workflow, stage)
     for kind in owed.kinds:
@@ -207,16 +260,28 @@ def _raise(workflow: Workflow, row: Row[Any], stage: Stage | None, owed: _Owed, 
         events.append(_event(row.id, "alert", now, row.stage, level=kind))
         payload: AlertPayload = {**facts, "level": kind, "late_by": late_by(owed.clocks, now), "next_stages": offered}
         for channel, recipient in alert_routes(workflow, team, kind, leads.get(team.key, []) if team else []):
-            outbox.append({"channel": channel, "kind": "alert", "recipient": recipient, "return_id": row.id,
-                           "payload": payload, "message_key": new_message_key(), "created_at": now,
-                           "next_attempt_at": now})
+            outbox.append(
+                {
+                    "channel": channel,
+                    "kind": "alert",
+                    "recipient": recipient,
+                    "return_id": row.id,
+                    "payload": payload,
+                    "message_key": new_message_key(),
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+            )
 
 
 def _items(session: Session, return_ids: list[int]) -> dict[int, list[Any]]:
     items: dict[int, list[Any]] = defaultdict(list)
     for item in session.execute(
-        select(ReturnItem.return_id, ReturnItem.sku, ReturnItem.product_name, ReturnItem.quantity,
-               ReturnItem.reason_code).where(ReturnItem.return_id.in_(return_ids)).order_by(ReturnItem.id)
+        select(
+            ReturnItem.return_id, ReturnItem.sku, ReturnItem.product_name, ReturnItem.quantity, ReturnItem.reason_code
+        )
+        .where(ReturnItem.return_id.in_(return_ids))
+        .order_by(ReturnItem.id)
     ):
         items[item.return_id].append(item)
     return items
@@ -232,9 +297,13 @@ def _write_clocks(session: Session, updates: list[dict[str, Any]]) -> None:
     # any FromClause; a declarative class with a __tablename__ has a Table)
     table = cast(Table, Return.__table__)
     session.execute(
-        update(table).where(table.c.id == bindparam("rid")).values(
-            alert_level=bindparam("level"), promise_alerted=bindparam("promised"),
-            snoozed_until=bindparam("snoozed"), next_alert_at=bindparam("next"),
+        update(table)
+        .where(table.c.id == bindparam("rid"))
+        .values(
+            alert_level=bindparam("level"),
+            promise_alerted=bindparam("promised"),
+            snoozed_until=bindparam("snoozed"),
+            next_alert_at=bindparam("next"),
         ),
         updates,
     )
@@ -250,11 +319,16 @@ _UPDATE_FROM_ARRAYS = text(
 
 def _update_from_arrays(session: Session, updates: list[dict[str, Any]]) -> None:
     """One UPDATE for the whole batch on PostgreSQL (a row per statement costs a round trip each)."""
-    session.execute(_UPDATE_FROM_ARRAYS, {
-        "ids": [u["rid"] for u in updates], "levels": [u["level"] for u in updates],
-        "promised": [u["promised"] for u in updates], "snoozed": [u["snoozed"] for u in updates],
-        "next_at": [u["next"] for u in updates],
-    })
+    session.execute(
+        _UPDATE_FROM_ARRAYS,
+        {
+            "ids": [u["rid"] for u in updates],
+            "levels": [u["level"] for u in updates],
+            "promised": [u["promised"] for u in updates],
+            "snoozed": [u["snoozed"] for u in updates],
+            "next_at": [u["next"] for u in updates],
+        },
+    )
 
 
 def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -264,6 +338,14 @@ def _insert_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
 
 
 def _event(return_id: int, kind: str, now: datetime, stage: str, **payload: Any) -> dict[str, Any]:
-    return {"return_id": return_id, "actor_id": None, "actor_label": SCAN_ACTOR, "channel": Channel.JOB,
-            "kind": kind, "from_stage": None, "to_stage": None, "created_at": now,
-            "payload": {"stage": stage, **payload}}
+    return {
+        "return_id": return_id,
+        "actor_id": None,
+        "actor_label": SCAN_ACTOR,
+        "channel": Channel.JOB,
+        "kind": kind,
+        "from_stage": None,
+        "to_stage": None,
+        "created_at": now,
+        "payload": {"stage": stage, **payload},
+    }

@@ -16,10 +16,16 @@ if TYPE_CHECKING:
 
 
 @click.command("seed-demo")
-@click.option("--returns-per-stage", type=click.IntRange(min=0), default=100, show_default=True,
-              help="How many returns to put in every stage, open and closed.")
-@click.option("--seed", type=int, default=42, show_default=True,
-              help="Random seed: the same seed makes the same demo data.")
+@click.option(
+    "--returns-per-stage",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="How many returns to put in every stage, open and closed.",
+)
+@click.option(
+    "--seed", type=int, default=42, show_default=True, help="Random seed: the same seed makes the same demo data."
+)
 @click.pass_obj
 def seed_demo_cmd(ctx: Context, returns_per_stage: int, seed: int) -> None:
     """Fill an empty database with demo users and realistic returns in every stage."""
@@ -27,8 +33,7 @@ def seed_demo_cmd(ctx: Context, returns_per_stage: int, seed: int) -> None:
     started = time.perf_counter()
     try:
         with rt.unit_of_work() as session:
-            summary = seed_demo(session, rt.workflow, now=rt.now(), returns_per_stage=returns_per_stage,
-                                seed=seed)
+            summary = seed_demo(session, rt.workflow, now=rt.now(), returns_per_stage=returns_per_stage, seed=seed)
     except DomainError as exc:
         fail(f"seed-demo: {exc.message}")
     for line in describe(summary, rt.workflow, time.perf_counter() - started):

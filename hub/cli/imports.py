@@ -47,8 +47,11 @@ def _print_errors(report: ImportReport) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-bad-rows", is_flag=True,
-              help="Import the good returns and report the bad lines; a return with a bad line is skipped whole.")
+@click.option(
+    "--skip-bad-rows",
+    is_flag=True,
+    help="Import the good returns and report the bad lines; a return with a bad line is skipped whole.",
+)
 @click.pass_context
 def import_cmd(click_ctx: click.Context, file: Path, skip_bad_rows: bool) -> None:
     """Create returns from a CSV file, one line per returned item (see docs/csv-format.md).
@@ -61,8 +64,9 @@ def import_cmd(click_ctx: click.Context, file: Path, skip_bad_rows: bool) -> Non
     bar = _ProgressBar()
     try:
         with rt.unit_of_work() as session:
-            report = import_csv(session, rt.workflow, file, actor=actor, now=rt.now(),
-                                skip_bad_rows=skip_bad_rows, progress=bar)
+            report = import_csv(
+                session, rt.workflow, file, actor=actor, now=rt.now(), skip_bad_rows=skip_bad_rows, progress=bar
+            )
             bar.close()
     except ImportFailed as exc:
         bar.close()

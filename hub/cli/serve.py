@@ -45,16 +45,21 @@ def _serve(app: Flask, host: str, port: int, threads: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
-@click.option("--with-scheduler", is_flag=True,
-              help="Also run the scheduled jobs in this process (instead of a separate `returns-hub worker`).")
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run the scheduled jobs in this process (instead of a separate `returns-hub worker`).",
+)
 def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     """Run the web app under the production WSGI server (waitress)."""
     from hub.app import create_app
 
     settings = load_settings()
     if not settings.secret_key:
-        fail("HUB_SECRET_KEY is not set: set it to a long random string, e.g. the output of\n"
-             "  python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        fail(
+            "HUB_SECRET_KEY is not set: set it to a long random string, e.g. the output of\n"
+            "  python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     try:
         app = create_app(settings)
     except (ConfigError, StartupError) as exc:
@@ -68,8 +73,13 @@ def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
 
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--returns-per-stage", default=100, show_default=True, type=click.IntRange(0, 2000),
-              help="Demo returns in every stage.")
+@click.option(
+    "--returns-per-stage",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0, 2000),
+    help="Demo returns in every stage.",
+)
 @click.option("--no-serve", is_flag=True, help="Only create the demo database; do not start the web app.")
 def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
     """Seed demo data in a fresh SQLite file and run the app on 127.0.0.1 (no other service needed)."""
@@ -81,8 +91,12 @@ def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
     path = base.instance_dir / "demo.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-    settings = replace(base, database_url=f"sqlite:///{path}", secret_key=base.secret_key or secrets.token_urlsafe(32),
-                       base_url=f"http://127.0.0.1:{port}")
+    settings = replace(
+        base,
+        database_url=f"sqlite:///{path}",
+        secret_key=base.secret_key or secrets.token_urlsafe(32),
+        base_url=f"http://127.0.0.1:{port}",
+    )
     try:
         rt = Runtime.from_settings(settings, load_workflow(settings.config_path))
     except ConfigError as exc:
@@ -93,7 +107,7 @@ def demo_cmd(port: int, returns_per_stage: int, no_serve: bool) -> None:
         summary = seed_demo(session, rt.workflow, now=rt.now(), returns_per_stage=returns_per_stage)
     lines = describe(summary, rt.workflow, 0.0)
     click.echo(f"Demo database: {path}")
-    click.echo("\n".join(lines[lines.index("Demo logins:"):]))
+    click.echo("\n".join(lines[lines.index("Demo logins:") :]))
     if no_serve:
         return
     app = create_app(runtime=rt)

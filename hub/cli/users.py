@@ -21,17 +21,24 @@ def user() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="member", show_default=True)
 @click.option("--team", "teams", multiple=True, help="Team key (repeat for several teams).")
 @click.option("--slack-user-id", default=None, help="Slack member id (U…), to act from Slack.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given.")
 @pass_ctx
-def user_add(ctx: Context, email: str, name: str, role: str, teams: tuple[str, ...],
-             slack_user_id: str | None, password: str) -> None:
+def user_add(
+    ctx: Context, email: str, name: str, role: str, teams: tuple[str, ...], slack_user_id: str | None, password: str
+) -> None:
     """Add a user."""
     rt = ctx.ready_runtime()
     try:
         with rt.unit_of_work() as session:
-            u = accounts.add_user(session, email=email, name=name, password=password, role=role,
-                                  team_keys=teams, slack_user_id=slack_user_id)
+            u = accounts.add_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                team_keys=teams,
+                slack_user_id=slack_user_id,
+            )
             click.echo(f"Added {u.name} <{u.email}> ({u.role.value}; teams: {', '.join(teams) or 'none'})")
     except ValidationFailed as exc:
         fail("\n".join(f"--{k.replace('_', '-')}: {v}" for k, v in exc.field_errors.items()))
@@ -75,8 +82,7 @@ def user_set_slack(ctx: Context, email: str, slack_user_id: str | None, clear: b
 
 @user.command("set-password")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given.")
 @pass_ctx
 def user_set_password(ctx: Context, email: str, password: str) -> None:
     """Set a user's password."""

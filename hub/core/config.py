@@ -40,8 +40,7 @@ class Settings:
         instance_dir = Path(env.get("HUB_INSTANCE_DIR", "instance")).resolve()
         settings = cls(
             instance_dir=instance_dir,
-            database_url=env.get("HUB_DATABASE_URL")
-            or f"sqlite:///{instance_dir / 'returns-hub.sqlite3'}",
+            database_url=env.get("HUB_DATABASE_URL") or f"sqlite:///{instance_dir / 'returns-hub.sqlite3'}",
             secret_key=env.get("HUB_SECRET_KEY"),
             config_path=Path(env["HUB_CONFIG"]) if "HUB_CONFIG" in env else None,
             base_url=env.get("HUB_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),

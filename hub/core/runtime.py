@@ -63,6 +63,3 @@ class Runtime:
             problems = [line for check in checks for line in check(session, self.workflow)]
         if problems:
             raise StartupError("\n".join(problems))
-
-
-

@@ -95,9 +95,7 @@ LOCALES: dict[str, int] = _DATA["locales"]
 MAIL_DOMAINS: tuple[str, ...] = tuple(_DATA["people"]["mail_domains"])
 STAFF_NAMES: tuple[str, ...] = tuple(_DATA["people"]["staff"])
 CARRIERS: dict[str, dict[str, int]] = _DATA["carriers"]
-BLOCK_REASONS: dict[str, tuple[str, ...]] = {
-    k: tuple(v) for k, v in _DATA["block_reasons"].items() if k != "generic"
-}
+BLOCK_REASONS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["block_reasons"].items() if k != "generic"}
 GENERIC_BLOCK_REASONS: tuple[str, ...] = tuple(_DATA["block_reasons"]["generic"])
 COMMENTS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _DATA["comments"].items() if k != "generic"}
 GENERIC_COMMENTS: tuple[str, ...] = tuple(_DATA["comments"]["generic"])
@@ -138,7 +136,12 @@ class _Plan:
 
 
 def seed_demo(
-    session: Session, workflow: Workflow, *, now: datetime, returns_per_stage: int = 100, seed: int = 42,
+    session: Session,
+    workflow: Workflow,
+    *,
+    now: datetime,
+    returns_per_stage: int = 100,
+    seed: int = 42,
 ) -> DemoSummary:
     """Create the demo users and `returns_per_stage` returns in every stage, each with a consistent history."""
     if returns_per_stage < 0:
@@ -157,8 +160,9 @@ def seed_demo(
         raise DemoDataError(f"the demo users already exist: {', '.join(sorted(taken))}")
     sync_teams(session, workflow)
     users = [
-        add_user(session, email=x.email, name=x.name, password=x.password, role=x.role,
-                 team_keys=[x.team] if x.team else [])
+        add_user(
+            session, email=x.email, name=x.name, password=x.password, role=x.role, team_keys=[x.team] if x.team else []
+        )
         for x in logins
     ]
     seeder = _Seeder(session, workflow, random.Random(seed), now, users)
@@ -174,8 +178,9 @@ def seed_demo(
 class _Seeder:
     """Plans every return's history, then replays all of it through the services in time order."""
 
-    def __init__(self, session: Session, workflow: Workflow, rng: random.Random, now: datetime,
-                 users: list[User]) -> None:
+    def __init__(
+        self, session: Session, workflow: Workflow, rng: random.Random, now: datetime, users: list[User]
+    ) -> None:
         self.session, self.workflow, self.rng, self.now = session, workflow, rng, now
         self.admin = users[0]
         self.by_team: dict[str, list[User]] = {}
@@ -183,8 +188,11 @@ class _Seeder:
             for t in u.teams:
                 self.by_team.setdefault(t.key, []).append(u)
         policy = workflow.policy
-        self.catalogue = [p for p in CATALOGUE if p.sku not in policy.non_returnable_skus
-                          and p.category not in policy.non_returnable_categories]
+        self.catalogue = [
+            p
+            for p in CATALOGUE
+            if p.sku not in policy.non_returnable_skus and p.category not in policy.non_returnable_categories
+        ]
         if not self.catalogue:
             raise DemoDataError("the return policy excludes every product of the demo catalogue")
         self.paths = _paths(workflow)
@@ -274,9 +282,13 @@ class _Seeder:
         ends = [*entered[1:], self.now]
         draft = self.draft(plan, order)
         direct = path[0] != wf.initial_stage.key  # not reachable by moves: made in place, as an import does
-        creator = (Actor.system("Shop import", Channel.API) if direct
-                   else Actor.system("Customer portal", Channel.CUSTOMER) if rng.random() < 0.6
-                   else Actor.person(self.person(wf.initial_stage.team), Channel.WEB))
+        creator = (
+            Actor.system("Shop import", Channel.API)
+            if direct
+            else Actor.system("Customer portal", Channel.CUSTOMER)
+            if rng.random() < 0.6
+            else Actor.person(self.person(wf.initial_stage.team), Channel.WEB)
+        )
         # made-up history tells nobody, and the database was empty, so its RMAs are new
         add((entered[0], _call(self.bring_in, creator, draft, entered[0], path[0] if direct else None)))
         for i in range(1, len(path)):
@@ -288,12 +300,26 @@ class _Seeder:
                 kwargs["resolution"] = self.pick({k: allowed.get(k, 10) for k in wf.policy.allowed_resolutions})
             if dst.requires_note:
                 kwargs["note"] = rng.choice(
-                    (*REJECT_NOTES, f"Outside the {wf.policy.return_window_days}-day return window"))
+                    (*REJECT_NOTES, f"Outside the {wf.policy.return_window_days}-day return window")
+                )
             if src.key == self.ships_from and not dst.closed:
                 carrier = self.pick(CARRIERS[plan.locale])
                 at = _between(rng, entered[i - 1], entered[i], 0.3, 0.95)
-                add((at, _call(svc.update_shipping, session, wf, actor, rma, carrier=carrier,
-                               tracking_number=_tracking(rng, carrier), now=at)))
+                add(
+                    (
+                        at,
+                        _call(
+                            svc.update_shipping,
+                            session,
+                            wf,
+                            actor,
+                            rma,
+                            carrier=carrier,
+                            tracking_number=_tracking(rng, carrier),
+                            now=at,
+                        ),
+                    )
+                )
             add((entered[i], _call(svc.move_return, session, wf, actor, rma, dst.key, now=entered[i], **kwargs)))
         for _ in range(rng.choices((0, 1, 2), weights=(65, 27, 8))[0]):
             i = rng.randrange(len(path))
@@ -332,14 +358,29 @@ class _Seeder:
             reason = self.reason(p.category)
             notes = REASON_NOTES.get(reason, {})
             note = rng.choice(notes.get(plan.locale) or notes["en"]) if notes and rng.random() < 0.4 else None
-            items.append(ItemDraft(sku=p.sku, product_name=p.name, quantity=2 if rng.random() < 0.08 else 1,
-                                   unit_price=p.price, reason_code=reason, reason_note=note or "",
-                                   category=p.category))
+            items.append(
+                ItemDraft(
+                    sku=p.sku,
+                    product_name=p.name,
+                    quantity=2 if rng.random() < 0.08 else 1,
+                    unit_price=p.price,
+                    reason_code=reason,
+                    reason_note=note or "",
+                    category=p.category,
+                )
+            )
         priority = rng.choices(list(Priority), weights=(10, 75, 12, 3))[0]
         # a draft as a form would send it, so the services check it against the config's rules and policy
-        return ReturnDraft(order_number=f"ORD-{order}", customer_name=f"{first} {last}",
-                           customer_email=_email(rng, first, last), customer_locale=plan.locale,
-                           delivered_on=delivered, items=items, rma=plan.rma, priority=int(priority))
+        return ReturnDraft(
+            order_number=f"ORD-{order}",
+            customer_name=f"{first} {last}",
+            customer_email=_email(rng, first, last),
+            customer_locale=plan.locale,
+            delivered_on=delivered,
+            items=items,
+            rma=plan.rma,
+            priority=int(priority),
+        )
 
     def reason(self, category: str) -> str:
         known = self.workflow.reasons
@@ -405,6 +446,7 @@ def _email(rng: random.Random, first: str, last: str) -> str:
 
 def _tracking(rng: random.Random, carrier: str) -> str:
     """A tracking number shaped like the carrier's own."""
+
     def digits(n: int) -> str:
         return "".join(rng.choices("0123456789", k=n))
 

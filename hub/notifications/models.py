@@ -45,8 +45,14 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_message_key)
     status: Mapped[NotificationStatus] = mapped_column(
-        Enum(NotificationStatus, name="notification_status", native_enum=False, create_constraint=True,
-             values_callable=enum_values, length=10),
+        Enum(
+            NotificationStatus,
+            name="notification_status",
+            native_enum=False,
+            create_constraint=True,
+            values_callable=enum_values,
+            length=10,
+        ),
         default=NotificationStatus.PENDING,
     )
     attempts: Mapped[int] = mapped_column(default=0)

@@ -16,11 +16,26 @@ from hub.core.errors import InvalidTransition, NotFound
 from hub.notifications.models import Notification, NotificationStatus
 
 
-def enqueue(session: Session, *, channel: str, kind: str, recipient: str, payload: Mapping[str, Any],
-            return_id: int | None, now: datetime) -> Notification:
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    kind: str,
+    recipient: str,
+    payload: Mapping[str, Any],
+    return_id: int | None,
+    now: datetime,
+) -> Notification:
     """Write one notification to the outbox; `return_id` ties it to the return it is about (None: to none)."""
-    n = Notification(channel=channel, kind=kind, recipient=recipient, return_id=return_id,
-                     payload=dict(payload), created_at=now, next_attempt_at=now)
+    n = Notification(
+        channel=channel,
+        kind=kind,
+        recipient=recipient,
+        return_id=return_id,
+        payload=dict(payload),
+        created_at=now,
+        next_attempt_at=now,
+    )
     session.add(n)
     return n
 

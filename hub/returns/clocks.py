@@ -56,8 +56,11 @@ def next_alert_time(r: StageClocks, level: int | None = None, promise_alerted: b
         return r.snoozed_until
     level = r.alert_level if level is None else level
     promise_alerted = r.promise_alerted if promise_alerted is None else promise_alerted
-    times = {AlertLevel.NONE: r.stage_warn_at, AlertLevel.DUE_SOON: r.stage_due_at,
-             AlertLevel.OVERDUE: r.stage_escalate_at}
+    times = {
+        AlertLevel.NONE: r.stage_warn_at,
+        AlertLevel.DUE_SOON: r.stage_due_at,
+        AlertLevel.OVERDUE: r.stage_escalate_at,
+    }
     candidates = [t for t in (times.get(AlertLevel(level)),) if t is not None]
     if not promise_alerted and r.promised_by is not None:
         candidates.append(r.promised_by)
@@ -66,8 +69,11 @@ def next_alert_time(r: StageClocks, level: int | None = None, promise_alerted: b
 
 def level_reached(r: StageClocks, now: datetime) -> AlertLevel:
     """The highest level whose time has passed for this stage entry."""
-    for level, at in ((AlertLevel.ESCALATED, r.stage_escalate_at), (AlertLevel.OVERDUE, r.stage_due_at),
-                      (AlertLevel.DUE_SOON, r.stage_warn_at)):
+    for level, at in (
+        (AlertLevel.ESCALATED, r.stage_escalate_at),
+        (AlertLevel.OVERDUE, r.stage_due_at),
+        (AlertLevel.DUE_SOON, r.stage_warn_at),
+    ):
         if at is not None and at <= now:
             return level
     return AlertLevel.NONE

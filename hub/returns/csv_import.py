@@ -24,18 +24,40 @@ from hub.returns.services import Imported, import_returns
 from hub.workflow import Stage, Workflow
 
 REQUIRED_COLUMNS = (
-    "rma", "order_number", "customer_name", "customer_email",
-    "sku", "product_name", "quantity", "unit_price", "reason_code",
+    "rma",
+    "order_number",
+    "customer_name",
+    "customer_email",
+    "sku",
+    "product_name",
+    "quantity",
+    "unit_price",
+    "reason_code",
 )
 OPTIONAL_COLUMNS = (
-    "customer_locale", "delivered_on", "category", "reason_note",
-    "stage", "created_at", "priority", "carrier", "tracking_number",
+    "customer_locale",
+    "delivered_on",
+    "category",
+    "reason_note",
+    "stage",
+    "created_at",
+    "priority",
+    "carrier",
+    "tracking_number",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # every line of one RMA must repeat these; the item columns may differ from line to line
 RETURN_COLUMNS = (
-    "order_number", "customer_name", "customer_email", "customer_locale", "delivered_on",
-    "stage", "created_at", "priority", "carrier", "tracking_number",
+    "order_number",
+    "customer_name",
+    "customer_email",
+    "customer_locale",
+    "delivered_on",
+    "stage",
+    "created_at",
+    "priority",
+    "carrier",
+    "tracking_number",
 )
 _CASE_INSENSITIVE = frozenset({"customer_email", "customer_locale", "stage", "priority"})
 FLUSH_EVERY = 500  # returns per flush: large enough to batch the INSERTs, small enough to report progress
@@ -129,15 +151,23 @@ def _read_text(source: str | os.PathLike[str] | IO[bytes] | IO[str], report: Imp
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise _fail(report, 1, "the file is UTF-16 text; save it as CSV in UTF-8 (“CSV UTF-8” in Excel)")
         if data.startswith(b"PK\x03\x04"):
-            raise _fail(report, 1, "this is a spreadsheet workbook (.xlsx or .ods), not a CSV file; "
-                                   "save it as CSV in UTF-8 (“CSV UTF-8” in Excel)")
+            raise _fail(
+                report,
+                1,
+                "this is a spreadsheet workbook (.xlsx or .ods), not a CSV file; "
+                "save it as CSV in UTF-8 (“CSV UTF-8” in Excel)",
+            )
         data = data.removeprefix(codecs.BOM_UTF8)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            raise _fail(report, line, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02X} cannot be read); "
-                                      f"save it as CSV in UTF-8 (“CSV UTF-8” in Excel)") from None
+            raise _fail(
+                report,
+                line,
+                f"the file is not UTF-8 text (byte 0x{data[exc.start]:02X} cannot be read); "
+                f"save it as CSV in UTF-8 (“CSV UTF-8” in Excel)",
+            ) from None
     # Windows line endings, also inside quoted fields: a note is stored with plain newlines
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     if "\x00" in text:
@@ -191,8 +221,10 @@ def _header(line: int, record: list[str], report: ImportReport) -> dict[str, int
             unknown.append(raw.strip())
     missing = [c for c in REQUIRED_COLUMNS if c not in positions]
     if unknown:
-        problems.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                        f"the columns are: {', '.join(COLUMNS)}")
+        problems.append(
+            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the columns are: {', '.join(COLUMNS)}"
+        )
     if missing:
         problems.append(f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
     if problems and not positions:
@@ -231,14 +263,20 @@ class _Ready:
 def _row(line: int, record: list[str], header: dict[str, int], report: ImportReport) -> _Row | None:
     width = max(header.values()) + 1
     if len(record) < width:
-        report.errors.append(LineError(line, None, f"{len(record)} fields where the header has {width}; "
-                                                   "check the separators and quotes on this line"))
+        report.errors.append(
+            LineError(
+                line,
+                None,
+                f"{len(record)} fields where the header has {width}; check the separators and quotes on this line",
+            )
+        )
         return None
     named = set(header.values())
     stray = [i + 1 for i, cell in enumerate(record) if cell.strip() and i not in named]
     if stray:
-        report.errors.append(LineError(line, None, f"a value in column {', '.join(map(str, stray))}, "
-                                                   "which has no name in the header"))
+        report.errors.append(
+            LineError(line, None, f"a value in column {', '.join(map(str, stray))}, which has no name in the header")
+        )
         return None
     return _Row(line, {name: record[i] for name, i in header.items()})
 
@@ -257,11 +295,14 @@ def _inconsistencies(group: _Group) -> list[LineError]:
                 continue
             here, there = row.values[column].strip(), first.values[column].strip()
             if _same(column, here) != _same(column, there):
-                errors.append(LineError(
-                    row.line, column,
-                    f"{here!r} differs from {there!r} on line {first.line}; every line of {group.rma} "
-                    "must repeat the same return details",
-                ))
+                errors.append(
+                    LineError(
+                        row.line,
+                        column,
+                        f"{here!r} differs from {there!r} on line {first.line}; every line of {group.rma} "
+                        "must repeat the same return details",
+                    )
+                )
     return errors
 
 
@@ -306,14 +347,25 @@ def _check_group(group: _Group, workflow: Workflow, now: datetime) -> tuple[list
         except ValueError as exc:
             errors.append(LineError(first.line, "stage", str(exc)))
     draft = ReturnDraft(
-        rma=group.rma, order_number=values["order_number"], customer_name=values["customer_name"],
-        customer_email=values["customer_email"], customer_locale=values.get("customer_locale", ""),
-        delivered_on=values.get("delivered_on") or None, priority=values.get("priority", ""),
-        carrier=values.get("carrier", ""), tracking_number=values.get("tracking_number", ""),
+        rma=group.rma,
+        order_number=values["order_number"],
+        customer_name=values["customer_name"],
+        customer_email=values["customer_email"],
+        customer_locale=values.get("customer_locale", ""),
+        delivered_on=values.get("delivered_on") or None,
+        priority=values.get("priority", ""),
+        carrier=values.get("carrier", ""),
+        tracking_number=values.get("tracking_number", ""),
         items=[
-            ItemDraft(sku=r.values["sku"], product_name=r.values["product_name"], quantity=r.values["quantity"],
-                      unit_price=r.values["unit_price"], reason_code=r.values["reason_code"],
-                      reason_note=r.values.get("reason_note", ""), category=r.values.get("category", ""))
+            ItemDraft(
+                sku=r.values["sku"],
+                product_name=r.values["product_name"],
+                quantity=r.values["quantity"],
+                unit_price=r.values["unit_price"],
+                reason_code=r.values["reason_code"],
+                reason_note=r.values.get("reason_note", ""),
+                category=r.values.get("category", ""),
+            )
             for r in group.rows
         ],
     )
@@ -324,7 +376,7 @@ def _check_group(group: _Group, workflow: Workflow, now: datetime) -> tuple[list
     except ValidationFailed as exc:
         for key, message in exc.field_errors.items():
             if key.startswith("items[") and "]." in key:
-                index, column = key[len("items["):].split("].", 1)
+                index, column = key[len("items[") :].split("].", 1)
                 errors.append(LineError(group.rows[int(index)].line, column, message))
             else:
                 errors.append(LineError(first.line, key, message))
@@ -333,8 +385,9 @@ def _check_group(group: _Group, workflow: Workflow, now: datetime) -> tuple[list
     return [], _Ready(clean, stage, created_at, len(group.rows))
 
 
-def _groups(records: Iterator[tuple[int, list[str]]], header: dict[str, int],
-            report: ImportReport) -> dict[str, _Group]:
+def _groups(
+    records: Iterator[tuple[int, list[str]]], header: dict[str, int], report: ImportReport
+) -> dict[str, _Group]:
     """The file's lines grouped by RMA, in file order; lines that fit no RMA are reported."""
     groups: dict[str, _Group] = {}
     for line, record in records:
@@ -356,7 +409,7 @@ def _existing(session: Session, rmas: list[str]) -> dict[str, str]:
     """RMA -> order number of the RMAs already in the database, a few hundred per query."""
     found: dict[str, str] = {}
     for i in range(0, len(rmas), _IN_CHUNK):
-        chunk = rmas[i:i + _IN_CHUNK]
+        chunk = rmas[i : i + _IN_CHUNK]
         rows = session.execute(select(Return.rma, Return.order_number).where(Return.rma.in_(chunk)))
         found.update((rma, order) for rma, order in rows)
     return found
@@ -376,8 +429,9 @@ def import_csv(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Create a return per new RMA of the file; ImportFailed lists every bad line unless `skip_bad_rows`."""
-    source = str(stream_or_path) if isinstance(stream_or_path, str | os.PathLike) else getattr(
-        stream_or_path, "name", "")
+    source = (
+        str(stream_or_path) if isinstance(stream_or_path, str | os.PathLike) else getattr(stream_or_path, "name", "")
+    )
     report = ImportReport(source=str(source))
     if not may_create(actor, workflow):
         raise deny_create(actor, workflow)
@@ -389,8 +443,13 @@ def import_csv(
     return report
 
 
-def _plan(session: Session, workflow: Workflow, stream_or_path: str | os.PathLike[str] | IO[bytes] | IO[str],
-          report: ImportReport, now: datetime) -> list[_Ready]:
+def _plan(
+    session: Session,
+    workflow: Workflow,
+    stream_or_path: str | os.PathLike[str] | IO[bytes] | IO[str],
+    report: ImportReport,
+    now: datetime,
+) -> list[_Ready]:
     """Read and check the whole file: the returns ready to create; every bad line goes to `report.errors`."""
     text = _read_text(stream_or_path, report)
     records = _records(text, report)
@@ -419,25 +478,35 @@ def _already_there(rma: str, group: _Group, stored_order: str, report: ImportRep
     """An RMA of the file is in the database: the same return (skipped), or a clash with another order."""
     order = group.rows[0].values["order_number"].strip()
     if order and order != stored_order:
-        report.errors.append(LineError(
-            group.rows[0].line, "rma",
-            f"{rma} already exists for order {stored_order}, not {order}; give this return another RMA",
-        ))
+        report.errors.append(
+            LineError(
+                group.rows[0].line,
+                "rma",
+                f"{rma} already exists for order {stored_order}, not {order}; give this return another RMA",
+            )
+        )
     else:
         report.already_imported.append(rma)
 
 
-def _apply(session: Session, workflow: Workflow, actor: Actor, ready: list[_Ready], report: ImportReport,
-           progress: Progress | None) -> None:
+def _apply(
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    ready: list[_Ready],
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
     """Create the checked returns, flushing and reporting progress every FLUSH_EVERY returns."""
     total = len(ready)
     if progress:
         progress(0, total)
     try:
         for start in range(0, total, FLUSH_EVERY):
-            chunk = ready[start:start + FLUSH_EVERY]
-            import_returns(session, workflow, actor,
-                           [Imported(item.clean, item.created_at, item.stage.key) for item in chunk])
+            chunk = ready[start : start + FLUSH_EVERY]
+            import_returns(
+                session, workflow, actor, [Imported(item.clean, item.created_at, item.stage.key) for item in chunk]
+            )
             session.flush()
             report.imported += len(chunk)
             report.imported_lines += sum(item.lines for item in chunk)
@@ -448,6 +517,12 @@ def _apply(session: Session, workflow: Workflow, actor: Actor, ready: list[_Read
             raise
         # another import or a person created one of these RMAs since we looked; the caller rolls back
         report.imported = report.imported_lines = 0
-        report.errors.append(LineError(0, None, "another import or user created some of these RMAs meanwhile; "
-                                                "nothing was imported: run the import again to skip them"))
+        report.errors.append(
+            LineError(
+                0,
+                None,
+                "another import or user created some of these RMAs meanwhile; "
+                "nothing was imported: run the import again to skip them",
+            )
+        )
         raise ImportFailed(report) from None

@@ -124,8 +124,18 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
     items = [_clean_item(f"items[{i}].", item, workflow, errors) for i, item in enumerate(draft.items)]
     if errors:
         raise ValidationFailed(dict(errors))
-    return CleanReturn(rma or None, order, name, email, locale.replace("_", "-"), delivered,
-                       priority or 1, carrier or None, tracking or None, tuple(items))
+    return CleanReturn(
+        rma or None,
+        order,
+        name,
+        email,
+        locale.replace("_", "-"),
+        delivered,
+        priority or 1,
+        carrier or None,
+        tracking or None,
+        tuple(items),
+    )
 
 
 def _clean_delivered_on(value: str | date | None, policy: Policy, today: date, errors: _Errors) -> date | None:

@@ -27,8 +27,7 @@ from hub.core.db import Base, enum_values, utcnow
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True,
-                values_callable=enum_values, length=20)
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, values_callable=enum_values, length=20)
 
 
 class Channel(enum.Enum):
@@ -86,22 +85,51 @@ class Return(Base):
     __tablename__ = "returns"
     __table_args__ = (
         # the board: open returns of a stage, oldest first
-        Index("ix_returns_open_stage_entered", "stage", "stage_entered_at", "id",
-              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        Index(
+            "ix_returns_open_stage_entered",
+            "stage",
+            "stage_entered_at",
+            "id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
         # column headers: overdue and due-soon counts per stage, from the index alone
-        Index("ix_returns_open_stage_due", "stage", "stage_due_at",
-              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
-        Index("ix_returns_open_stage_warn", "stage", "stage_warn_at",
-              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        Index(
+            "ix_returns_open_stage_due",
+            "stage",
+            "stage_due_at",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_returns_open_stage_warn",
+            "stage",
+            "stage_warn_at",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
         # closed columns: what was closed recently, per stage
-        Index("ix_returns_closed_stage_closed", "stage", "closed_at",
-              sqlite_where=text("closed_at IS NOT NULL"), postgresql_where=text("closed_at IS NOT NULL")),
+        Index(
+            "ix_returns_closed_stage_closed",
+            "stage",
+            "closed_at",
+            sqlite_where=text("closed_at IS NOT NULL"),
+            postgresql_where=text("closed_at IS NOT NULL"),
+        ),
         # the delay scan: open returns whose next alert is due
-        Index("ix_returns_open_next_alert", "next_alert_at",
-              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        Index(
+            "ix_returns_open_next_alert",
+            "next_alert_at",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
         # the delay scan: open returns by due time
-        Index("ix_returns_open_due", "stage_due_at",
-              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        Index(
+            "ix_returns_open_due",
+            "stage_due_at",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
         CheckConstraint("NOT is_blocked OR blocked_reason IS NOT NULL", name="blocked_has_reason"),

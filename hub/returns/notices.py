@@ -129,9 +129,21 @@ class ReturnSnapshot:
     @classmethod
     def of(cls, r: Return) -> ReturnSnapshot:
         """The snapshot of a loaded return."""
-        return cls(r.rma, r.order_number, r.customer_name, r.customer_email, r.customer_locale, r.status_token,
-                   r.stage, r.stage_entered_at, r.stage_due_at, r.promised_by, r.resolution,
-                   r.assignee.name if r.assignee else None, list(r.items))
+        return cls(
+            r.rma,
+            r.order_number,
+            r.customer_name,
+            r.customer_email,
+            r.customer_locale,
+            r.status_token,
+            r.stage,
+            r.stage_entered_at,
+            r.stage_due_at,
+            r.promised_by,
+            r.resolution,
+            r.assignee.name if r.assignee else None,
+            list(r.items),
+        )
 
 
 def facts_of(s: ReturnSnapshot, workflow: Workflow) -> ReturnFacts:
@@ -139,18 +151,31 @@ def facts_of(s: ReturnSnapshot, workflow: Workflow) -> ReturnFacts:
     stage = workflow.stages.get(s.stage)
     team = workflow.team_of(s.stage) if stage and stage.team else None
     return {
-        "rma": s.rma, "order_number": s.order_number, "customer_name": s.customer_name,
-        "customer_email": s.customer_email, "locale": s.customer_locale, "status_token": s.status_token,
-        "stage": s.stage, "stage_name": stage.name if stage else s.stage,
+        "rma": s.rma,
+        "order_number": s.order_number,
+        "customer_name": s.customer_name,
+        "customer_email": s.customer_email,
+        "locale": s.customer_locale,
+        "status_token": s.status_token,
+        "stage": s.stage,
+        "stage_name": stage.name if stage else s.stage,
         "at": s.stage_entered_at.isoformat() if s.stage_entered_at else None,
-        "team": team.key if team else None, "team_name": team.name if team else None,
+        "team": team.key if team else None,
+        "team_name": team.name if team else None,
         "due_at": s.stage_due_at.isoformat() if s.stage_due_at else None,
         "promised_by": s.promised_by.isoformat(),
         "assignee": s.assignee_name,
         "resolution": s.resolution.value if s.resolution else None,
-        "items": [{"sku": i.sku, "product_name": i.product_name, "quantity": i.quantity,
-                   "reason_code": i.reason_code, "reason": workflow.reasons.get(i.reason_code, i.reason_code)}
-                  for i in s.items],
+        "items": [
+            {
+                "sku": i.sku,
+                "product_name": i.product_name,
+                "quantity": i.quantity,
+                "reason_code": i.reason_code,
+                "reason": workflow.reasons.get(i.reason_code, i.reason_code),
+            }
+            for i in s.items
+        ],
     }
 
 
@@ -167,8 +192,17 @@ def _last_comment(r: Return) -> CommentFacts | None:
     return {"author": c.author.name if c.author else "Returns Hub", "body": c.body[:500]}
 
 
-def notify_stage_entered(session: Session, workflow: Workflow, r: Return, src: Stage | None, dst: Stage, *,
-                         actor_name: str, note: str | None, now: datetime) -> list[Notification]:
+def notify_stage_entered(
+    session: Session,
+    workflow: Workflow,
+    r: Return,
+    src: Stage | None,
+    dst: Stage,
+    *,
+    actor_name: str,
+    note: str | None,
+    now: datetime,
+) -> list[Notification]:
     """A return entered `dst`: tell its team when it is a handoff, and the customer when the stage says so."""
     out: list[Notification] = []
     facts = return_facts(r, workflow)
@@ -176,36 +210,75 @@ def notify_stage_entered(session: Session, workflow: Workflow, r: Return, src: S
     from_team = workflow.teams.get(src.team) if src and src.team else None
     if team is not None and (from_team is None or from_team.key != team.key) and src is not None:
         payload: HandoffPayload = {
-            **facts, "from_stage_name": src.name, "from_team_name": from_team.name if from_team else None,
-            "actor": actor_name, "note": note, "last_comment": _last_comment(r),
+            **facts,
+            "from_stage_name": src.name,
+            "from_team_name": from_team.name if from_team else None,
+            "actor": actor_name,
+            "note": note,
+            "last_comment": _last_comment(r),
             "next_stages": next_stages(workflow, dst),
         }
         addresses = {"email": team.email, "slack": team.slack_channel}
         for channel in dst.notify:
             recipient = addresses.get(channel)
             if recipient:
-                out.append(enqueue(session, channel=channel, kind="handoff", recipient=recipient,
-                                   payload=payload, return_id=r.id, now=now))
+                out.append(
+                    enqueue(
+                        session,
+                        channel=channel,
+                        kind="handoff",
+                        recipient=recipient,
+                        payload=payload,
+                        return_id=r.id,
+                        now=now,
+                    )
+                )
     if dst.customer_message:
         update: CustomerUpdatePayload = {**facts, "message": dst.customer_message, "note": note}
-        out.append(enqueue(session, channel="email", kind="customer_update", recipient=r.customer_email,
-                           payload=update, return_id=r.id, now=now))
+        out.append(
+            enqueue(
+                session,
+                channel="email",
+                kind="customer_update",
+                recipient=r.customer_email,
+                payload=update,
+                return_id=r.id,
+                now=now,
+            )
+        )
     return out
 
 
-def notify_mentions(session: Session, workflow: Workflow, r: Return, comment: Comment, mentioned: list[User], *,
-                    now: datetime) -> list[Notification]:
+def notify_mentions(
+    session: Session, workflow: Workflow, r: Return, comment: Comment, mentioned: list[User], *, now: datetime
+) -> list[Notification]:
     """Tell each @mentioned user about the comment: by e-mail, and in Slack when they are linked there."""
     out: list[Notification] = []
     author = comment.author.name if comment.author else "Returns Hub"
     for user in mentioned:
         if comment.author_id == user.id:
             continue  # mentioning yourself tells nobody
-        payload: MentionPayload = {**return_facts(r, workflow), "author": author, "body": comment.body[:2000],
-                   "recipient_name": user.name}
-        out.append(enqueue(session, channel="email", kind="mention", recipient=user.email, payload=payload,
-                           return_id=r.id, now=now))
+        payload: MentionPayload = {
+            **return_facts(r, workflow),
+            "author": author,
+            "body": comment.body[:2000],
+            "recipient_name": user.name,
+        }
+        out.append(
+            enqueue(
+                session, channel="email", kind="mention", recipient=user.email, payload=payload, return_id=r.id, now=now
+            )
+        )
         if user.slack_user_id:
-            out.append(enqueue(session, channel="slack", kind="mention", recipient=user.slack_user_id,
-                               payload=payload, return_id=r.id, now=now))
+            out.append(
+                enqueue(
+                    session,
+                    channel="slack",
+                    kind="mention",
+                    recipient=user.slack_user_id,
+                    payload=payload,
+                    return_id=r.id,
+                    now=now,
+                )
+            )
     return out

@@ -59,8 +59,7 @@ def deny(actor: Actor, workflow: Workflow, stage_key: str, doing: str) -> Permis
     team = workflow.team_of(stage_key)
     owner = team.name if team else "nobody"
     return PermissionDenied(
-        f"{actor.name} cannot {doing}: “{stage.name}” belongs to {owner}; "
-        f"only its members, leads and admins can."
+        f"{actor.name} cannot {doing}: “{stage.name}” belongs to {owner}; only its members, leads and admins can."
     )
 
 

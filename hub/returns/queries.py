@@ -20,8 +20,10 @@ from hub.workflow import Stage, Workflow
 def unknown_stages(session: Session, workflow: Workflow) -> dict[str, int]:
     """Stages that returns in the database are in but the workflow no longer has, with counts."""
     rows = session.execute(
-        select(Return.stage, func.count()).where(Return.stage.not_in(list(workflow.stages)))
-        .group_by(Return.stage).order_by(Return.stage)
+        select(Return.stage, func.count())
+        .where(Return.stage.not_in(list(workflow.stages)))
+        .group_by(Return.stage)
+        .order_by(Return.stage)
     )
     return {stage: count for stage, count in rows}
 
@@ -31,8 +33,10 @@ def stored_stages_problems(session: Session, workflow: Workflow) -> list[str]:
     orphans = unknown_stages(session, workflow)
     if not orphans:
         return []
-    lines = [f"the database has {count} return(s) in stage {stage!r}, which {workflow.source} does not define"
-             for stage, count in orphans.items()]
+    lines = [
+        f"the database has {count} return(s) in stage {stage!r}, which {workflow.source} does not define"
+        for stage, count in orphans.items()
+    ]
     return [*lines, "add the stage(s) back to the config, or move those returns first"]
 
 
@@ -64,9 +68,12 @@ class BoardFilters:
         if assignee not in (None, "mine", "unassigned") and not re.fullmatch(r"[0-9]{1,15}", str(assignee)):
             assignee = None  # a made-up value filters nothing
         return cls(
-            team=team, assignee=assignee, overdue=args.get("overdue") in ("1", "on", "true"),
+            team=team,
+            assignee=assignee,
+            overdue=args.get("overdue") in ("1", "on", "true"),
             due_soon=args.get("due_soon") in ("1", "on", "true"),
-            blocked=args.get("blocked") in ("1", "on", "true"), q=(args.get("q") or "").strip()[:100],
+            blocked=args.get("blocked") in ("1", "on", "true"),
+            q=(args.get("q") or "").strip()[:100],
         )
 
     def as_args(self) -> dict[str, str]:
@@ -185,11 +192,15 @@ def _filtered(stmt: Select[Any], filters: BoardFilters, user_id: int | None, now
         # % and _ typed in the search box are searched for, not wildcards
         text = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{text}%"
-        stmt = stmt.where(or_(
-            Return.rma.ilike(like, escape="\\"), Return.order_number.ilike(like, escape="\\"),
-            func.lower(Return.customer_name).like(like, escape="\\"), Return.customer_email.like(like, escape="\\"),
-            exists().where(ReturnItem.return_id == Return.id, ReturnItem.sku.ilike(like, escape="\\")),
-        ))
+        stmt = stmt.where(
+            or_(
+                Return.rma.ilike(like, escape="\\"),
+                Return.order_number.ilike(like, escape="\\"),
+                func.lower(Return.customer_name).like(like, escape="\\"),
+                Return.customer_email.like(like, escape="\\"),
+                exists().where(ReturnItem.return_id == Return.id, ReturnItem.sku.ilike(like, escape="\\")),
+            )
+        )
     return stmt
 
 
@@ -219,10 +230,22 @@ def _cards(session: Session, stmt: Select[Any]) -> list[Card]:
 
 
 _CARD_COLUMNS = (
-    Return.id, Return.rma, Return.version, Return.stage, Return.customer_name, Return.stage_entered_at,
-    Return.stage_due_at, Return.stage_warn_at, Return.promised_by, Return.closed_at, Return.is_blocked,
+    Return.id,
+    Return.rma,
+    Return.version,
+    Return.stage,
+    Return.customer_name,
+    Return.stage_entered_at,
+    Return.stage_due_at,
+    Return.stage_warn_at,
+    Return.promised_by,
+    Return.closed_at,
+    Return.is_blocked,
     Return.blocked_reason,
-    Return.priority, Return.resolution, Return.assignee_id, User.name.label("assignee_name"),
+    Return.priority,
+    Return.resolution,
+    Return.assignee_id,
+    User.name.label("assignee_name"),
 )
 
 
@@ -234,7 +257,8 @@ def _attach_items(session: Session, cards: list[Card]) -> None:
     by_id = {c.id: c for c in cards}
     rows = session.execute(
         select(ReturnItem.return_id, ReturnItem.sku, ReturnItem.product_name, ReturnItem.reason_code)
-        .where(ReturnItem.return_id.in_(list(by_id))).order_by(ReturnItem.return_id, ReturnItem.id)
+        .where(ReturnItem.return_id.in_(list(by_id)))
+        .order_by(ReturnItem.return_id, ReturnItem.id)
     )
     for return_id, sku, product, reason in rows:
         card = by_id[return_id]
@@ -243,16 +267,32 @@ def _attach_items(session: Session, cards: list[Card]) -> None:
         card.item_count += 1
 
 
-def column_page(session: Session, workflow: Workflow, stage: Stage, filters: BoardFilters, *,
-                user_id: int | None, now: datetime, offset: int = 0, limit: int = PAGE_SIZE) -> list[Card]:
+def column_page(
+    session: Session,
+    workflow: Workflow,
+    stage: Stage,
+    filters: BoardFilters,
+    *,
+    user_id: int | None,
+    now: datetime,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> list[Card]:
     """One page of a column's cards: open stages oldest first, closed stages newest first."""
     stmt = _filtered(_stage_scope(_card_select(), stage, now), filters, user_id, now)
     order = (Return.closed_at.desc(), Return.id.desc()) if stage.closed else (Return.stage_entered_at, Return.id)
     return _cards(session, stmt.order_by(*order).offset(offset).limit(limit))
 
 
-def board(session: Session, workflow: Workflow, filters: BoardFilters, *, user_id: int | None,
-          now: datetime, with_cards: bool = True) -> list[Column]:
+def board(
+    session: Session,
+    workflow: Workflow,
+    filters: BoardFilters,
+    *,
+    user_id: int | None,
+    now: datetime,
+    with_cards: bool = True,
+) -> list[Column]:
     """Every visible column with exact counts and (unless with_cards is false) its first page of cards."""
     stages = visible_stages(workflow, filters)
     open_keys = [s.key for s in stages if not s.closed]
@@ -260,8 +300,12 @@ def board(session: Session, workflow: Workflow, filters: BoardFilters, *, user_i
     columns = []
     for stage in stages:
         if stage.closed:
-            n = session.scalar(_filtered(_stage_scope(select(func.count()).select_from(Return), stage, now),
-                                         filters, user_id, now)) or 0
+            n = (
+                session.scalar(
+                    _filtered(_stage_scope(select(func.count()).select_from(Return), stage, now), filters, user_id, now)
+                )
+                or 0
+            )
             count = (n, 0, 0)
         else:
             count = counts.get(stage.key, (0, 0, 0))
@@ -272,8 +316,9 @@ def board(session: Session, workflow: Workflow, filters: BoardFilters, *, user_i
     return columns
 
 
-def _open_counts(session: Session, stage_keys: list[str], filters: BoardFilters, user_id: int | None,
-                 now: datetime) -> dict[str, tuple[int, int, int]]:
+def _open_counts(
+    session: Session, stage_keys: list[str], filters: BoardFilters, user_id: int | None, now: datetime
+) -> dict[str, tuple[int, int, int]]:
     """Per open stage: (count, overdue, due soon) under the filters.
 
     Unless a filter needs every row anyway, three grouped counts that each read only an index (stage;
@@ -282,17 +327,25 @@ def _open_counts(session: Session, stage_keys: list[str], filters: BoardFilters,
     """
     if filters.q or filters.assignee or filters.blocked:
         # these filters read every row anyway: one pass counts all three
-        stmt = select(
-            Return.stage, func.count(), func.sum(case((Return.stage_due_at <= now, 1), else_=0)),
-            func.sum(case((_due_soon_expr(now), 1), else_=0)),
-        ).where(Return.closed_at.is_(None), Return.stage.in_(stage_keys)).group_by(Return.stage)
+        stmt = (
+            select(
+                Return.stage,
+                func.count(),
+                func.sum(case((Return.stage_due_at <= now, 1), else_=0)),
+                func.sum(case((_due_soon_expr(now), 1), else_=0)),
+            )
+            .where(Return.closed_at.is_(None), Return.stage.in_(stage_keys))
+            .group_by(Return.stage)
+        )
         rows = session.execute(_filtered(stmt, filters, user_id, now))
         return {k: (n, int(o or 0), int(d or 0)) for k, n, o, d in rows}
 
     def grouped(*conditions: ColumnElement[bool]) -> dict[str, int]:
-        stmt = select(Return.stage, func.count()).where(
-            Return.closed_at.is_(None), Return.stage.in_(stage_keys), *conditions
-        ).group_by(Return.stage)
+        stmt = (
+            select(Return.stage, func.count())
+            .where(Return.closed_at.is_(None), Return.stage.in_(stage_keys), *conditions)
+            .group_by(Return.stage)
+        )
         return dict(session.execute(_filtered(stmt, filters, user_id, now)).tuples().all())
 
     total = grouped()
@@ -339,8 +392,9 @@ def changed_since(session: Session, after: int, limit: int = 200) -> tuple[int, 
     return rows[-1][0], list(seen)
 
 
-def matching_ids(session: Session, workflow: Workflow, filters: BoardFilters, ids: list[int], *,
-                 user_id: int | None, now: datetime) -> set[int]:
+def matching_ids(
+    session: Session, workflow: Workflow, filters: BoardFilters, ids: list[int], *, user_id: int | None, now: datetime
+) -> set[int]:
     """Which of these returns the board shows under these filters."""
     stages = visible_stages(workflow, filters)
     open_keys = [s.key for s in stages if not s.closed]
@@ -356,8 +410,11 @@ def matching_ids(session: Session, workflow: Workflow, filters: BoardFilters, id
 def load_for_detail(session: Session, rma: str) -> Return:
     """A return with everything its detail page shows, in few queries."""
     r = session.scalar(
-        select(Return).where(Return.rma == rma.strip().upper()).options(
-            selectinload(Return.items), selectinload(Return.comments).joinedload(Comment.author),
+        select(Return)
+        .where(Return.rma == rma.strip().upper())
+        .options(
+            selectinload(Return.items),
+            selectinload(Return.comments).joinedload(Comment.author),
             selectinload(Return.events),
         )
     )

@@ -63,9 +63,15 @@ def record_event(
 ) -> Event:
     """Append one event to a return's history."""
     event = Event(
-        return_=r, actor_id=actor.user.id if actor.user else None, actor_label=actor.name,
-        channel=actor.channel, kind=kind, from_stage=from_stage, to_stage=to_stage,
-        created_at=now, payload={k: v for k, v in payload.items() if v is not None},
+        return_=r,
+        actor_id=actor.user.id if actor.user else None,
+        actor_label=actor.name,
+        channel=actor.channel,
+        kind=kind,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        created_at=now,
+        payload={k: v for k, v in payload.items() if v is not None},
     )
     session.add(event)
     return event
@@ -78,15 +84,11 @@ def _check_version(session: Session, r: Return, expected: int | None) -> None:
 
 
 def _conflict(session: Session, r: Return) -> VersionConflict:
-    last = session.scalar(
-        select(Event).where(Event.return_id == r.id).order_by(Event.id.desc()).limit(1)
-    )
+    last = session.scalar(select(Event).where(Event.return_id == r.id).order_by(Event.id.desc()).limit(1))
     who = "someone"
     if last is not None:
         who = f"{last.actor_label} ({last.kind.replace('_', ' ')}, {last.created_at:%d %b %H:%M} UTC)"
-    return VersionConflict(
-        f"{r.rma} was changed by {who} after you loaded it; reload to see the change and try again."
-    )
+    return VersionConflict(f"{r.rma} was changed by {who} after you loaded it; reload to see the change and try again.")
 
 
 def _flush(session: Session, r: Return) -> None:
@@ -98,8 +100,14 @@ def _flush(session: Session, r: Return) -> None:
 
 
 def _load_for_change(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, *, doing: str,
-    expected_version: int | None = None, if_closed: str | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    *,
+    doing: str,
+    expected_version: int | None = None,
+    if_closed: str | None = None,
     allowed: Callable[[Return], bool] | None = None,
 ) -> Return:
     """The return to change: loaded, at the version the actor saw, open (when `if_closed` says why it must be),
@@ -150,8 +158,10 @@ def next_rma(session: Session) -> str:
     """A fresh RMA number: RMA- and one more than the highest number in use."""
     # the longest, then greatest, RMA-… values hold the highest number; imports may add odd ones
     candidates = session.scalars(
-        select(Return.rma).where(Return.rma.like("RMA-%"))
-        .order_by(func.length(Return.rma).desc(), Return.rma.desc()).limit(50)
+        select(Return.rma)
+        .where(Return.rma.like("RMA-%"))
+        .order_by(func.length(Return.rma).desc(), Return.rma.desc())
+        .limit(50)
     )
     highest = max((int(n[4:]) for n in candidates if n[4:].isdigit()), default=1000)
     return f"RMA-{highest + 1}"
@@ -174,14 +184,29 @@ def _insert_numbered(session: Session, r: Return, *, generated: bool) -> None:
 
 def _new_return(workflow: Workflow, clean: CleanReturn, rma: str, stage: Stage, now: datetime) -> Return:
     r = Return(
-        rma=rma, order_number=clean.order_number, customer_name=clean.customer_name,
-        customer_email=clean.customer_email, customer_locale=clean.customer_locale,
-        delivered_on=clean.delivered_on, priority=clean.priority, carrier=clean.carrier,
-        tracking_number=clean.tracking_number, created_at=now,
+        rma=rma,
+        order_number=clean.order_number,
+        customer_name=clean.customer_name,
+        customer_email=clean.customer_email,
+        customer_locale=clean.customer_locale,
+        delivered_on=clean.delivered_on,
+        priority=clean.priority,
+        carrier=clean.carrier,
+        tracking_number=clean.tracking_number,
+        created_at=now,
         promised_by=now + timedelta(days=workflow.promise_days),
-        items=[ReturnItem(sku=i.sku, product_name=i.product_name, quantity=i.quantity,
-                          unit_price=i.unit_price, reason_code=i.reason_code,
-                          reason_note=i.reason_note, category=i.category) for i in clean.items],
+        items=[
+            ReturnItem(
+                sku=i.sku,
+                product_name=i.product_name,
+                quantity=i.quantity,
+                unit_price=i.unit_price,
+                reason_code=i.reason_code,
+                reason_note=i.reason_note,
+                category=i.category,
+            )
+            for i in clean.items
+        ],
     )
     _set_stage(r, stage, workflow, now)
     return r
@@ -297,33 +322,63 @@ def move_return(
     kind = "closed" if dst.closed else "reopened" if src.closed else "moved"
     notices.notify_stage_entered(session, workflow, r, src, dst, actor_name=actor.name, note=note, now=now)
     record_event(
-        session, r, actor, kind, now=now, from_stage=src.key, to_stage=dst.key,
-        note=note, resolution=res.value if res else None,
+        session,
+        r,
+        actor,
+        kind,
+        now=now,
+        from_stage=src.key,
+        to_stage=dst.key,
+        note=note,
+        resolution=res.value if res else None,
         handoff=bool(to_team and to_team != from_team) or None,
-        from_team=from_team, to_team=to_team,
+        from_team=from_team,
+        to_team=to_team,
     )
     _flush(session, r)
     return r
 
 
 def close_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, to_stage: str, *,
-    resolution: str | None = None, note: str | None = None,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    to_stage: str,
+    *,
+    resolution: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Close a return into a closed stage (resolved with a resolution, or rejected with a reason)."""
     stage = workflow.stages.get(to_stage)
     if stage is None or not stage.closed:
         closed = ", ".join(workflow.closed_stage_keys)
         raise InvalidTransition(f"{to_stage!r} is not a closed stage; closed stages are: {closed}")
-    return move_return(session, workflow, actor, rma, to_stage, expected_version=expected_version,
-                       resolution=resolution, note=note, now=now)
+    return move_return(
+        session,
+        workflow,
+        actor,
+        rma,
+        to_stage,
+        expected_version=expected_version,
+        resolution=resolution,
+        note=note,
+        now=now,
+    )
 
 
 def reopen_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, *,
-    to_stage: str | None = None, note: str | None = None,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    *,
+    to_stage: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Reopen a closed return into the stage its closed stage leads back to."""
     r = get_return(session, rma)
@@ -333,8 +388,7 @@ def reopen_return(
     target = to_stage or (stage.next[0] if stage.next else None)
     if target is None:
         raise InvalidTransition(f"returns in “{stage.name}” cannot be reopened.")
-    return move_return(session, workflow, actor, r.rma, target, expected_version=expected_version,
-                       note=note, now=now)
+    return move_return(session, workflow, actor, r.rma, target, expected_version=expected_version, note=note, now=now)
 
 
 # --- assignment, comments, flags, shipping -----------------------------------------------
@@ -344,13 +398,26 @@ def reopen_return(
 
 
 def assign_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, assignee: User | None, *,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    assignee: User | None,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Give a return to someone on the owning team (or to nobody)."""
     now = now or utcnow()
-    r = _load_for_change(session, workflow, actor, rma, doing="assign", expected_version=expected_version,
-                         if_closed="reopen it before assigning it.")
+    r = _load_for_change(
+        session,
+        workflow,
+        actor,
+        rma,
+        doing="assign",
+        expected_version=expected_version,
+        if_closed="reopen it before assigning it.",
+    )
     stage = workflow.stage(r.stage)
     if assignee is not None:
         if not assignee.is_active:
@@ -364,23 +431,41 @@ def assign_return(
     r.assignee = assignee
     if assignee is None:
         return _recorded(session, r, actor, "unassigned", now=now, previous=previous)
-    return _recorded(session, r, actor, "claimed" if actor.user is assignee else "assigned", now=now,
-                     assignee=assignee.name, assignee_id=assignee.id, previous=previous)
+    return _recorded(
+        session,
+        r,
+        actor,
+        "claimed" if actor.user is assignee else "assigned",
+        now=now,
+        assignee=assignee.name,
+        assignee_id=assignee.id,
+        previous=previous,
+    )
 
 
 def claim_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, *,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Assign a return to the acting user."""
     if actor.user is None:
         raise PermissionDenied("only a person can claim a return")
-    return assign_return(session, workflow, actor, rma, actor.user,
-                         expected_version=expected_version, now=now)
+    return assign_return(session, workflow, actor, rma, actor.user, expected_version=expected_version, now=now)
 
 
 def add_comment(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, body: str, *, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    body: str,
+    *,
+    now: datetime | None = None,
 ) -> Comment:
     """Leave a comment on a return; the people it @mentions are told."""
     now = now or utcnow()
@@ -390,29 +475,55 @@ def add_comment(
     session.add(comment)
     session.flush()
     mentioned = mentioned_users(session, body)
-    record_event(session, r, actor, "commented", now=now, comment_id=comment.id,
-                 excerpt=body[:140], mentions=[u.id for u in mentioned] or None)
+    record_event(
+        session,
+        r,
+        actor,
+        "commented",
+        now=now,
+        comment_id=comment.id,
+        excerpt=body[:140],
+        mentions=[u.id for u in mentioned] or None,
+    )
     notices.notify_mentions(session, workflow, r, comment, mentioned, now=now)
     session.flush()
     return comment
 
 
 def flag_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, reason: str, *,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Mark a return as blocked, with the reason."""
     now = now or utcnow()
     reason = _required_text("reason", reason, MAX_REASON, "say why the return is blocked")
-    r = _load_for_change(session, workflow, actor, rma, doing="flag", expected_version=expected_version,
-                         if_closed="there is nothing to block.")
+    r = _load_for_change(
+        session,
+        workflow,
+        actor,
+        rma,
+        doing="flag",
+        expected_version=expected_version,
+        if_closed="there is nothing to block.",
+    )
     r.is_blocked, r.blocked_reason = True, reason
     return _recorded(session, r, actor, "flagged", now=now, reason=reason)
 
 
 def unflag_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, *,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Clear a return's blocked flag."""
     now = now or utcnow()
@@ -425,7 +536,12 @@ def unflag_return(
 
 
 def snooze_return(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, hours: float, *,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    hours: float,
+    *,
     now: datetime | None = None,
 ) -> Return:
     """Hold back this stage's delay alerts for `hours` ("remind me in 4 hours"); the end shows in the timeline."""
@@ -440,9 +556,15 @@ def snooze_return(
 
 
 def update_shipping(
-    session: Session, workflow: Workflow, actor: Actor, rma: str, *,
-    carrier: str, tracking_number: str,
-    expected_version: int | None = None, now: datetime | None = None,
+    session: Session,
+    workflow: Workflow,
+    actor: Actor,
+    rma: str,
+    *,
+    carrier: str,
+    tracking_number: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Return:
     """Set the carrier and tracking number of the return parcel."""
     now = now or utcnow()
@@ -460,10 +582,18 @@ def update_shipping(
     def allowed(r: Return) -> bool:  # a lead or admin may still correct the parcel of a closed return
         return may_act_on(actor, workflow, r.stage) or bool(r.is_closed and actor.user and actor.user.is_lead_or_admin)
 
-    r = _load_for_change(session, workflow, actor, rma, doing="change the shipping of",
-                         expected_version=expected_version, allowed=allowed)
+    r = _load_for_change(
+        session,
+        workflow,
+        actor,
+        rma,
+        doing="change the shipping of",
+        expected_version=expected_version,
+        allowed=allowed,
+    )
     if (r.carrier or "", r.tracking_number or "") == (carrier, tracking):
         return r
     r.carrier, r.tracking_number = carrier or None, tracking or None
-    return _recorded(session, r, actor, "shipping_updated", now=now, carrier=carrier or None,
-                     tracking_number=tracking or None)
+    return _recorded(
+        session, r, actor, "shipping_updated", now=now, carrier=carrier or None, tracking_number=tracking or None
+    )

@@ -11,11 +11,20 @@ from hub.workflow import Workflow
 
 # what each kind of event did, said after the actor's name ("Ann moved it ...")
 EVENT_WORDS = {
-    "created": "created the return", "moved": "moved it", "closed": "closed it", "reopened": "reopened it",
-    "claimed": "claimed it", "assigned": "assigned it", "unassigned": "unassigned it",
-    "commented": "commented", "flagged": "flagged it as blocked", "unflagged": "cleared the block",
+    "created": "created the return",
+    "moved": "moved it",
+    "closed": "closed it",
+    "reopened": "reopened it",
+    "claimed": "claimed it",
+    "assigned": "assigned it",
+    "unassigned": "unassigned it",
+    "commented": "commented",
+    "flagged": "flagged it as blocked",
+    "unflagged": "cleared the block",
     "shipping_updated": "updated the shipping",
-    "alert": "raised a delay alert", "snoozed": "snoozed the delay alerts", "snooze_ended": "ended the snooze",
+    "alert": "raised a delay alert",
+    "snoozed": "snoozed the delay alerts",
+    "snooze_ended": "ended the snooze",
 }
 
 
@@ -36,8 +45,15 @@ def stage_label(workflow: Workflow, key: str | None) -> str:
     return stage.name if stage else f"{key} (no longer configured)"
 
 
-def describe_event(kind: str, payload: Mapping[str, Any], workflow: Workflow, *, from_stage: str | None,
-                   to_stage: str | None, format_time: Callable[[str], str]) -> EventText:
+def describe_event(
+    kind: str,
+    payload: Mapping[str, Any],
+    workflow: Workflow,
+    *,
+    from_stage: str | None,
+    to_stage: str | None,
+    format_time: Callable[[str], str],
+) -> EventText:
     """One timeline entry in words; `format_time` shows an ISO time the way the reader's medium does."""
     line = EVENT_WORDS.get(kind, kind.replace("_", " "))
     if kind in ("moved", "closed", "reopened"):

@@ -39,10 +39,15 @@ def notifications() -> str:
     """Failed (waiting to retry) and dead notifications, newest first, and counts by status."""
     session = db()
     problems = session.scalars(
-        select(Notification).where(or_(
-            Notification.status == NotificationStatus.DEAD,
-            (Notification.status == NotificationStatus.PENDING) & (Notification.attempts > 0),
-        )).order_by(Notification.id.desc()).limit(200)
+        select(Notification)
+        .where(
+            or_(
+                Notification.status == NotificationStatus.DEAD,
+                (Notification.status == NotificationStatus.PENDING) & (Notification.attempts > 0),
+            )
+        )
+        .order_by(Notification.id.desc())
+        .limit(200)
     ).all()
     by_status = select(Notification.status, func.count()).group_by(Notification.status)
     counts = dict(session.execute(by_status).tuples().all())

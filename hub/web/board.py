@@ -42,9 +42,12 @@ def board() -> str | Response:
     session = db()
     columns = queries.board(session, workflow(), filters, user_id=user().id, now=now())
     ctx = {
-        "columns": columns, "groups": group_columns(columns), "filters": filters,
+        "columns": columns,
+        "groups": group_columns(columns),
+        "filters": filters,
         "cursor": queries.last_event_id(session),
-        "people": _people(), **card_context(),
+        "people": _people(),
+        **card_context(),
     }
     hx = htmx()
     if hx and hx.target == "board" and not hx.history_restore_request:
@@ -65,14 +68,26 @@ def column_more(stage: str) -> str:
     offset = whole_number(request.args.get("offset"), "offset", default=0)
     filters = current_filters()
     session = db()
-    cards = queries.column_page(session, wf, wf.stages[stage], filters, user_id=user().id, now=now(),
-                                offset=offset)
-    col = next((c for c in queries.board(session, wf, filters, user_id=user().id, now=now(), with_cards=False)
-                if c.stage.key == stage), None)
+    cards = queries.column_page(session, wf, wf.stages[stage], filters, user_id=user().id, now=now(), offset=offset)
+    col = next(
+        (
+            c
+            for c in queries.board(session, wf, filters, user_id=user().id, now=now(), with_cards=False)
+            if c.stage.key == stage
+        ),
+        None,
+    )
     total = col.count if col else 0
-    return render_template("board/_more.html", cards=cards, stage=wf.stages[stage], filters=filters,
-                           next_offset=offset + len(cards), has_more=offset + len(cards) < total, total=total,
-                           **card_context())
+    return render_template(
+        "board/_more.html",
+        cards=cards,
+        stage=wf.stages[stage],
+        filters=filters,
+        next_offset=offset + len(cards),
+        has_more=offset + len(cards) < total,
+        total=total,
+        **card_context(),
+    )
 
 
 @bp.get("/board/changes")
@@ -93,12 +108,15 @@ def changes() -> Response:
         if card is None:
             continue
         shown = rid in visible_ids
-        cards.append({
-            "id": f"card-{card.rma}", "stage": card.stage, "visible": shown,
-            "entered": card.stage_entered_at.timestamp(),
-            "html": render_template("board/_card.html", card=card, **ctx) if shown else "",
-        })
+        cards.append(
+            {
+                "id": f"card-{card.rma}",
+                "stage": card.stage,
+                "visible": shown,
+                "entered": card.stage_entered_at.timestamp(),
+                "html": render_template("board/_card.html", card=card, **ctx) if shown else "",
+            }
+        )
     columns = queries.board(session, wf, filters, user_id=user().id, now=t, with_cards=False)
-    headers = {c.stage.key: render_template("board/_column_header.html", col=c, filters=filters)
-               for c in columns}
+    headers = {c.stage.key: render_template("board/_column_header.html", col=c, filters=filters) for c in columns}
     return jsonify(cursor=cursor, cards=cards, headers=headers)

@@ -25,13 +25,21 @@ def card_context() -> dict[str, object]:
     }
 
 
-def render_card_response(r: Return, status: int = 200, message: str | None = None,
-                         level: str = "success") -> tuple[str, int]:
+def render_card_response(
+    r: Return, status: int = 200, message: str | None = None, level: str = "success"
+) -> tuple[str, int]:
     """A card after a change from the board, with fresh column headers (and a toast) out of band."""
     session = db()
     filters = current_filters()
     card = queries.card_for(session, r.id)
     columns = queries.board(session, workflow(), filters, user_id=user().id, now=now(), with_cards=False)
-    html = render_template("board/_card_response.html", card=card, columns=columns, filters=filters,
-                           message=message, level=level, **card_context())
+    html = render_template(
+        "board/_card_response.html",
+        card=card,
+        columns=columns,
+        filters=filters,
+        message=message,
+        level=level,
+        **card_context(),
+    )
     return html, status

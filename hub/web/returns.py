@@ -40,8 +40,13 @@ def policy_facts(r: Return, today: date) -> dict[str, object]:
         return {"delivered_on": None, "window": window}
     ends = date.fromordinal(r.delivered_on.toordinal() + window)
     requested = workflow().today(r.created_at)
-    return {"delivered_on": r.delivered_on, "window": window, "window_ends": ends,
-            "days_left": (ends - today).days, "requested_in_window": requested <= ends}
+    return {
+        "delivered_on": r.delivered_on,
+        "window": window,
+        "window_ends": ends,
+        "days_left": (ends - today).days,
+        "requested_in_window": requested <= ends,
+    }
 
 
 def detail_context(r: Return) -> dict[str, object]:
@@ -51,19 +56,27 @@ def detail_context(r: Return) -> dict[str, object]:
     team_users: list[User] = []
     if stage and stage.team:
         people = select(User).where(User.is_active.is_(True)).options(selectinload(User.teams)).order_by(User.name)
-        team_users = [u for u in session.scalars(people)
-                      if stage.team in u.team_keys or u.is_lead_or_admin]
+        team_users = [u for u in session.scalars(people) if stage.team in u.team_keys or u.is_lead_or_admin]
     return {
-        "r": r, "stage": stage, "facts": policy_facts(r, workflow().today(now())),
+        "r": r,
+        "stage": stage,
+        "facts": policy_facts(r, workflow().today(now())),
         "targets": stages_reachable(wf, a, r) if stage else [],
         "may_act": may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
-        "assignable": team_users, "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
+        "assignable": team_users,
+        "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
         "Priority": Priority,
     }
 
 
-def render_detail(rma: str, *, status: int = 200, message: str | None = None, level: str = "success",
-                  errors: dict[str, str] | None = None) -> tuple[str, int]:
+def render_detail(
+    rma: str,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    level: str = "success",
+    errors: dict[str, str] | None = None,
+) -> tuple[str, int]:
     """The detail as a panel (htmx) or a full page."""
     session = db()
     session.expire_all()
@@ -94,8 +107,9 @@ def _act(rma: str, change: Callable[[], object], done: str) -> Response | tuple[
         session.rollback()
         errors = exc.field_errors if isinstance(exc, ValidationFailed) else None
         if _from_board():
-            return render_card_response(svc.get_return(session, rma), status=exc.status, message=exc.message,
-                                        level="error")
+            return render_card_response(
+                svc.get_return(session, rma), status=exc.status, message=exc.message, level="error"
+            )
         # the page itself (not a redirect) even without htmx: the 4xx status and the field errors must survive
         return render_detail(rma, status=exc.status, message=exc.message, level="error", errors=errors)
     if _from_board():
@@ -112,17 +126,31 @@ def move(rma: str) -> Response | tuple[str, int]:
     wf = workflow()
     to = request.form.get("to_stage", "").strip()
     name = wf.stages[to].name if to in wf.stages else to
-    return _act(rma, lambda: svc.move_return(
-        db(), wf, actor(), rma, to, expected_version=_version(),
-        resolution=request.form.get("resolution") or None, note=request.form.get("note"), now=now(),
-    ), f"{rma.upper()} moved to “{name}”.")
+    return _act(
+        rma,
+        lambda: svc.move_return(
+            db(),
+            wf,
+            actor(),
+            rma,
+            to,
+            expected_version=_version(),
+            resolution=request.form.get("resolution") or None,
+            note=request.form.get("note"),
+            now=now(),
+        ),
+        f"{rma.upper()} moved to “{name}”.",
+    )
 
 
 @bp.post("/<rma>/claim")
 def claim(rma: str) -> Response | tuple[str, int]:
     """Assign the return to me."""
-    return _act(rma, lambda: svc.claim_return(db(), workflow(), actor(), rma, expected_version=_version(),
-                                              now=now()), f"You now own {rma.upper()}.")
+    return _act(
+        rma,
+        lambda: svc.claim_return(db(), workflow(), actor(), rma, expected_version=_version(), now=now()),
+        f"You now own {rma.upper()}.",
+    )
 
 
 @bp.post("/<rma>/assign")
@@ -133,32 +161,43 @@ def assign(rma: str) -> Response | tuple[str, int]:
     if assignee_id is not None and (assignee := db().get(User, assignee_id)) is None:
         abort(400, f"no user with id {assignee_id}")
     who = assignee.name if assignee else "nobody"
-    return _act(rma, lambda: svc.assign_return(db(), workflow(), actor(), rma, assignee,
-                                               expected_version=_version(), now=now()),
-                f"{rma.upper()} assigned to {who}.")
+    return _act(
+        rma,
+        lambda: svc.assign_return(db(), workflow(), actor(), rma, assignee, expected_version=_version(), now=now()),
+        f"{rma.upper()} assigned to {who}.",
+    )
 
 
 @bp.post("/<rma>/comment")
 def comment(rma: str) -> Response | tuple[str, int]:
     """Leave a comment (mention people with @name)."""
-    return _act(rma, lambda: svc.add_comment(db(), workflow(), actor(), rma, request.form.get("body", ""),
-                                             now=now()),
-                "Comment added.")
+    return _act(
+        rma,
+        lambda: svc.add_comment(db(), workflow(), actor(), rma, request.form.get("body", ""), now=now()),
+        "Comment added.",
+    )
 
 
 @bp.post("/<rma>/flag")
 def flag(rma: str) -> Response | tuple[str, int]:
     """Mark as blocked, with the reason."""
-    return _act(rma, lambda: svc.flag_return(db(), workflow(), actor(), rma, request.form.get("reason", ""),
-                                             expected_version=_version(), now=now()),
-                f"{rma.upper()} is flagged as blocked.")
+    return _act(
+        rma,
+        lambda: svc.flag_return(
+            db(), workflow(), actor(), rma, request.form.get("reason", ""), expected_version=_version(), now=now()
+        ),
+        f"{rma.upper()} is flagged as blocked.",
+    )
 
 
 @bp.post("/<rma>/unflag")
 def unflag(rma: str) -> Response | tuple[str, int]:
     """Clear the blocked flag."""
-    return _act(rma, lambda: svc.unflag_return(db(), workflow(), actor(), rma, expected_version=_version(),
-                                               now=now()), f"{rma.upper()} is no longer blocked.")
+    return _act(
+        rma,
+        lambda: svc.unflag_return(db(), workflow(), actor(), rma, expected_version=_version(), now=now()),
+        f"{rma.upper()} is no longer blocked.",
+    )
 
 
 @bp.post("/<rma>/snooze")
@@ -169,25 +208,42 @@ def snooze(rma: str) -> Response | tuple[str, int]:
         hours = float(raw)
     except ValueError:
         abort(400, f"hours must be a number, got {raw!r}")
-    return _act(rma, lambda: svc.snooze_return(db(), workflow(), actor(), rma, hours, now=now()),
-                f"Delay alerts for {rma.upper()} are snoozed for {hours:g} hours.")
+    return _act(
+        rma,
+        lambda: svc.snooze_return(db(), workflow(), actor(), rma, hours, now=now()),
+        f"Delay alerts for {rma.upper()} are snoozed for {hours:g} hours.",
+    )
 
 
 @bp.post("/<rma>/reopen")
 def reopen(rma: str) -> Response | tuple[str, int]:
     """Reopen a closed return."""
-    return _act(rma, lambda: svc.reopen_return(db(), workflow(), actor(), rma, note=request.form.get("note"),
-                                               expected_version=_version(), now=now()),
-                f"{rma.upper()} is reopened.")
+    return _act(
+        rma,
+        lambda: svc.reopen_return(
+            db(), workflow(), actor(), rma, note=request.form.get("note"), expected_version=_version(), now=now()
+        ),
+        f"{rma.upper()} is reopened.",
+    )
 
 
 @bp.post("/<rma>/shipping")
 def shipping(rma: str) -> Response | tuple[str, int]:
     """Set the carrier and tracking number."""
-    return _act(rma, lambda: svc.update_shipping(
-        db(), workflow(), actor(), rma, carrier=request.form.get("carrier", ""),
-        tracking_number=request.form.get("tracking_number", ""), expected_version=_version(), now=now(),
-    ), "Shipping details saved.")
+    return _act(
+        rma,
+        lambda: svc.update_shipping(
+            db(),
+            workflow(),
+            actor(),
+            rma,
+            carrier=request.form.get("carrier", ""),
+            tracking_number=request.form.get("tracking_number", ""),
+            expected_version=_version(),
+            now=now(),
+        ),
+        "Shipping details saved.",
+    )
 
 
 # --- new return -------------------------------------------------------------------------
@@ -197,16 +253,23 @@ def _draft_from_form() -> ReturnDraft:
     form = request.form
     items = []
     for i in range(MAX_ITEM_ROWS):
-        fields = {k: form.get(f"items-{i}-{k}", "") for k in
-                  ("sku", "product_name", "quantity", "unit_price", "reason_code", "reason_note", "category")}
+        fields = {
+            k: form.get(f"items-{i}-{k}", "")
+            for k in ("sku", "product_name", "quantity", "unit_price", "reason_code", "reason_note", "category")
+        }
         if i > 0 and not any(v.strip() for k, v in fields.items() if k not in ("quantity",)):
             continue
         items.append(ItemDraft(**fields))
     return ReturnDraft(
-        order_number=form.get("order_number", ""), customer_name=form.get("customer_name", ""),
-        customer_email=form.get("customer_email", ""), customer_locale=form.get("customer_locale", "en"),
-        delivered_on=form.get("delivered_on") or None, items=items, priority=form.get("priority", "normal"),
-        carrier=form.get("carrier", ""), tracking_number=form.get("tracking_number", ""),
+        order_number=form.get("order_number", ""),
+        customer_name=form.get("customer_name", ""),
+        customer_email=form.get("customer_email", ""),
+        customer_locale=form.get("customer_locale", "en"),
+        delivered_on=form.get("delivered_on") or None,
+        items=items,
+        priority=form.get("priority", "normal"),
+        carrier=form.get("carrier", ""),
+        tracking_number=form.get("tracking_number", ""),
     )
 
 

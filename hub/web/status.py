@@ -31,6 +31,8 @@ class Step:
     def status(self) -> str | None:
         """What the stage means to the customer (the key of its wording), never its configurable key."""
         return self.stage.customer_status
+
+
 babel = Babel()
 
 
@@ -57,15 +59,31 @@ def status(token: str) -> tuple[str, int, dict[str, str]]:
         abort(404)
     g.locale = _locale(r)
     wf = workflow()
-    events = db().scalars(
-        select(Event).where(Event.return_id == r.id, Event.kind.in_(("created", "moved", "closed", "reopened")))
-        .order_by(Event.id)
-    ).all()
-    steps = [Step(e.created_at, wf.stages[e.to_stage], (e.payload or {}).get("note"))
-             for e in events if e.to_stage in wf.stages]
+    events = (
+        db()
+        .scalars(
+            select(Event)
+            .where(Event.return_id == r.id, Event.kind.in_(("created", "moved", "closed", "reopened")))
+            .order_by(Event.id)
+        )
+        .all()
+    )
+    steps = [
+        Step(e.created_at, wf.stages[e.to_stage], (e.payload or {}).get("note"))
+        for e in events
+        if e.to_stage in wf.stages
+    ]
     stage = wf.stages.get(r.stage)
-    html = render_template("status.html", r=r, steps=steps, stage=stage, zone=wf.shop_zone, now=now(),
-                           lang=g.locale, langs=CUSTOMER_LANGUAGES,
-                           format_date=lambda d, fmt: format_date(d, fmt, locale=g.locale))
+    html = render_template(
+        "status.html",
+        r=r,
+        steps=steps,
+        stage=stage,
+        zone=wf.shop_zone,
+        now=now(),
+        lang=g.locale,
+        langs=CUSTOMER_LANGUAGES,
+        format_date=lambda d, fmt: format_date(d, fmt, locale=g.locale),
+    )
     headers = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
     return html, 200, headers

@@ -28,8 +28,12 @@ def init_app(app: Flask) -> None:
     """Register the template helpers and the generated stylesheet."""
     app.register_blueprint(bp)
     app.jinja_env.filters.update(
-        duration=format_duration, local=format_local, ago=lambda dt: format_duration(now() - dt),
-        until=lambda dt: format_duration(dt - now()), mentions=render_mentions, initials=initials_of,
+        duration=format_duration,
+        local=format_local,
+        ago=lambda dt: format_duration(now() - dt),
+        until=lambda dt: format_duration(dt - now()),
+        mentions=render_mentions,
+        initials=initials_of,
         isotime=format_iso,
     )
 
@@ -37,8 +41,12 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict[str, object]:
         wf = workflow()
         return {
-            "wf": wf, "now": now(), "sla_state": sla_state, "SLA_LABELS": SLA_LABELS,
-            "describe": lambda e: describe(wf, e), "stage_name": lambda k: stage_label(wf, k),
+            "wf": wf,
+            "now": now(),
+            "sla_state": sla_state,
+            "SLA_LABELS": SLA_LABELS,
+            "describe": lambda e: describe(wf, e),
+            "stage_name": lambda k: stage_label(wf, k),
             "reason_label": lambda code: wf.reasons.get(code, code.replace("_", " ") if code else ""),
             "team_of": lambda k: wf.team_of(k) if k in wf.stages else None,
         }
@@ -61,8 +69,9 @@ def format_iso(iso: str | None) -> str:
 
 def describe(wf: Workflow, e: Event) -> EventText:
     """A timeline entry in the one wording the page, Slack and e-mail share."""
-    return describe_event(e.kind, e.payload or {}, wf, from_stage=e.from_stage, to_stage=e.to_stage,
-                          format_time=format_iso)
+    return describe_event(
+        e.kind, e.payload or {}, wf, from_stage=e.from_stage, to_stage=e.to_stage, format_time=format_iso
+    )
 
 
 def format_local(dt: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
@@ -77,7 +86,7 @@ def render_mentions(body: str) -> Markup:
 
     def mark(match: re.Match[str]) -> str:
         handle = match.group(1).rstrip(".")
-        return f'<span class="mention">@{handle}</span>{match.group(1)[len(handle):]}'
+        return f'<span class="mention">@{handle}</span>{match.group(1)[len(handle) :]}'
 
     return Markup(MENTION_RE.sub(mark, str(escape(body))))
 

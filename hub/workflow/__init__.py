@@ -26,8 +26,19 @@ from hub.workflow.model import (
 from hub.workflow.validate import Validator
 
 __all__ = [
-    "CHANNELS", "CUSTOMER_MESSAGES", "RESOLUTIONS", "WEEKDAYS", "Alerts", "ConfigError", "Policy", "Sla", "Stage",
-    "Team", "Workflow", "load_workflow", "parse_workflow",
+    "CHANNELS",
+    "CUSTOMER_MESSAGES",
+    "RESOLUTIONS",
+    "WEEKDAYS",
+    "Alerts",
+    "ConfigError",
+    "Policy",
+    "Sla",
+    "Stage",
+    "Team",
+    "Workflow",
+    "load_workflow",
+    "parse_workflow",
 ]
 
 

@@ -29,10 +29,31 @@ _SLA_RE = re.compile(
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 _DEFAULT_COLOR = "#64748b"
-_TEAM_KEYS = ("name", "color", "timezone", "working_days", "working_hours", "holidays",
-              "email", "slack_channel", "digest_time")
-_STAGE_KEYS = ("key", "name", "team", "sla", "wip_limit", "next", "closed",
-               "requires_resolution", "requires_note", "notify", "customer_message", "customer_status")
+_TEAM_KEYS = (
+    "name",
+    "color",
+    "timezone",
+    "working_days",
+    "working_hours",
+    "holidays",
+    "email",
+    "slack_channel",
+    "digest_time",
+)
+_STAGE_KEYS = (
+    "key",
+    "name",
+    "team",
+    "sla",
+    "wip_limit",
+    "next",
+    "closed",
+    "requires_resolution",
+    "requires_note",
+    "notify",
+    "customer_message",
+    "customer_status",
+)
 
 
 class Validator:
@@ -53,8 +74,14 @@ class Validator:
                 self.error(where, f"unknown key; allowed keys are: {', '.join(allowed)}")
 
     def get(
-        self, table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], loc: str,
-        *, required: bool = True, default: Any = None,
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        loc: str,
+        *,
+        required: bool = True,
+        default: Any = None,
     ) -> Any:
         where = f"{loc}.{key}" if loc else key
         if key not in table:
@@ -131,7 +158,7 @@ class Validator:
     def _color(self, t: dict[str, Any], loc: str) -> str:
         color = self.get(t, "color", str, loc, required=False, default=_DEFAULT_COLOR)
         if color is not None and not _COLOR_RE.match(color):
-            self.error(f"{loc}.color", f"expected a colour like \"#2563eb\", got {color!r}")
+            self.error(f"{loc}.color", f'expected a colour like "#2563eb", got {color!r}')
         return color or _DEFAULT_COLOR
 
     def _timezone(self, t: dict[str, Any], loc: str) -> ZoneInfo:
@@ -141,8 +168,7 @@ class Validator:
         try:
             return ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError):
-            self.error(f"{loc}.timezone",
-                       f"unknown time zone {tz_name!r} (use an IANA name like \"Europe/Amsterdam\")")
+            self.error(f"{loc}.timezone", f'unknown time zone {tz_name!r} (use an IANA name like "Europe/Amsterdam")')
             return ZoneInfo("UTC")
 
     def _working_days(self, t: dict[str, Any], loc: str) -> frozenset[int]:
@@ -150,8 +176,7 @@ class Validator:
         days = self.str_list(t, "working_days", loc) if "working_days" in t else list(WEEKDAYS[:5])
         bad = [d for d in days if d not in WEEKDAYS]
         if bad:
-            self.error(f"{loc}.working_days",
-                       f"unknown day(s) {', '.join(map(repr, bad))}; use {', '.join(WEEKDAYS)}")
+            self.error(f"{loc}.working_days", f"unknown day(s) {', '.join(map(repr, bad))}; use {', '.join(WEEKDAYS)}")
         elif not days and isinstance(t.get("working_days"), list):
             self.error(f"{loc}.working_days", "at least one working day is needed")
         return frozenset(WEEKDAYS.index(d) for d in days if d in WEEKDAYS)
@@ -162,12 +187,11 @@ class Validator:
         if not isinstance(t.get("working_hours", []), list):
             return time(9), time(17)  # str_list has reported the wrong type
         if len(hours) != 2 or not all(_TIME_RE.match(h) for h in hours):
-            self.error(f"{loc}.working_hours", f"expected [\"HH:MM\", \"HH:MM\"], got {hours!r}")
+            self.error(f"{loc}.working_hours", f'expected ["HH:MM", "HH:MM"], got {hours!r}')
             return time(9), time(17)
         opens, closes = _clock_time(hours[0]), _clock_time(hours[1])
         if opens >= closes:
-            self.error(f"{loc}.working_hours",
-                       f"the day must open before it closes, got {hours[0]} to {hours[1]}")
+            self.error(f"{loc}.working_hours", f"the day must open before it closes, got {hours[0]} to {hours[1]}")
         return opens, closes
 
     def _holidays(self, t: dict[str, Any], loc: str) -> frozenset[date]:
@@ -207,8 +231,7 @@ class Validator:
             return None
         if isinstance(raw, str) and _TIME_RE.match(raw):
             return _clock_time(raw)
-        self.error(f"{loc}.digest_time",
-                   f"expected a local time like \"09:00\", or false for no digest, got {raw!r}")
+        self.error(f"{loc}.digest_time", f'expected a local time like "09:00", or false for no digest, got {raw!r}')
         return time(9)
 
     def stages(self, data: dict[str, Any], teams: dict[str, Team]) -> dict[str, Stage]:
@@ -291,8 +314,9 @@ class Validator:
         """`customer_message` or `customer_status`: one of the wordings customers are written in."""
         value: str | None = self.get(s, field, str, loc, required=False)
         if value is not None and value not in CUSTOMER_MESSAGES:
-            self.error(f"{loc}.{field}",
-                       f"unknown customer message {value!r}; messages are: {', '.join(CUSTOMER_MESSAGES)}")
+            self.error(
+                f"{loc}.{field}", f"unknown customer message {value!r}; messages are: {', '.join(CUSTOMER_MESSAGES)}"
+            )
             return None
         return value
 
@@ -301,15 +325,17 @@ class Validator:
         nxt = stage.next
         for j, target in enumerate(nxt):
             if target not in stages:
-                self.error(f"{loc}.next[{j}]",
-                           f"transition to a missing stage {target!r}; stages are: {', '.join(stages)}")
+                self.error(
+                    f"{loc}.next[{j}]", f"transition to a missing stage {target!r}; stages are: {', '.join(stages)}"
+                )
             elif target == stage.key:
                 self.error(f"{loc}.next[{j}]", "a stage cannot move to itself")
             elif target in nxt[:j]:
                 self.error(f"{loc}.next[{j}]", f"{target!r} is listed twice")
         if not nxt and not stage.closed:
-            self.error(f"{loc}.next",
-                       "an open stage needs at least one next stage, or its returns could never leave it")
+            self.error(
+                f"{loc}.next", "an open stage needs at least one next stage, or its returns could never leave it"
+            )
 
     def _stage_set(self, stages: dict[str, Stage]) -> None:
         """The stages as a whole: new returns start in an open stage and can finish in a closed one."""
@@ -335,8 +361,10 @@ class Validator:
                 self.error(f"{loc}.notify[{j}]", f"unknown channel {c!r}; channels are: {', '.join(CHANNELS)}")
             elif team is not None and not addresses[c]:
                 what = "email" if c == "email" else "slack_channel"
-                self.error(f"{loc}.notify[{j}]",
-                           f"team {team.key!r} has no {what.replace('_', ' ')}: set teams.{team.key}.{what}")
+                self.error(
+                    f"{loc}.notify[{j}]",
+                    f"team {team.key!r} has no {what.replace('_', ' ')}: set teams.{team.key}.{what}",
+                )
         return tuple(dict.fromkeys(c for c in channels if c in CHANNELS))
 
     def alerts(self, data: dict[str, Any]) -> Alerts:
@@ -359,8 +387,9 @@ class Validator:
             return None
         m = _SLA_RE.match(text.lower())
         if not m:
-            self.error(f"{loc}.sla",
-                       f"expected e.g. \"1 business day\", \"5 calendar days\" or \"4 business hours\", got {text!r}")
+            self.error(
+                f"{loc}.sla", f'expected e.g. "1 business day", "5 calendar days" or "4 business hours", got {text!r}'
+            )
             return None
         amount = float(m["amount"])
         if amount <= 0:
@@ -374,8 +403,9 @@ class Validator:
         if raw is None:
             return Policy()
         loc = "policy"
-        self.unknown_keys(raw, ("return_window_days", "non_returnable_skus", "non_returnable_categories",
-                                "allowed_resolutions"), loc)
+        self.unknown_keys(
+            raw, ("return_window_days", "non_returnable_skus", "non_returnable_categories", "allowed_resolutions"), loc
+        )
         window = self.get(raw, "return_window_days", int, loc, required=False, default=30)
         if isinstance(window, int) and window < 0:
             self.error(f"{loc}.return_window_days", f"cannot be negative, got {window}")
@@ -384,8 +414,10 @@ class Validator:
         res = self.str_list(raw, "allowed_resolutions", loc) if "allowed_resolutions" in raw else list(RESOLUTIONS)
         bad = [r for r in res if r not in RESOLUTIONS]
         if bad:
-            self.error(f"{loc}.allowed_resolutions",
-                       f"unknown resolution(s) {', '.join(map(repr, bad))}; use {', '.join(RESOLUTIONS)}")
+            self.error(
+                f"{loc}.allowed_resolutions",
+                f"unknown resolution(s) {', '.join(map(repr, bad))}; use {', '.join(RESOLUTIONS)}",
+            )
         elif not res:
             self.error(f"{loc}.allowed_resolutions", "at least one resolution is needed")
         return Policy(window or 0, frozenset(s.upper() for s in skus), frozenset(c.lower() for c in cats), tuple(res))
@@ -424,8 +456,14 @@ def _clock_time(text: str) -> time:
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "an array", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "an array",
+        dict: "a table",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 

@@ -44,9 +44,11 @@ class MailRenderer:
         key = (lang, html)
         if key not in self._envs:
             env = Environment(
-                loader=FileSystemLoader(str(templates_dir())), extensions=["jinja2.ext.i18n"],
+                loader=FileSystemLoader(str(templates_dir())),
+                extensions=["jinja2.ext.i18n"],
                 autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False) if html else False,
-                undefined=StrictUndefined, keep_trailing_newline=True,
+                undefined=StrictUndefined,
+                keep_trailing_newline=True,
             )
             env.install_gettext_translations(_translations(lang), newstyle=True)  # type: ignore[attr-defined]
             env.filters["day"] = pass_context(lambda ctx, iso: self._day(iso, lang, ctx.get("zone", self.zone)))
@@ -77,8 +79,11 @@ class MailRenderer:
         p.setdefault("assignee", None)
         p.setdefault("last_comment", None)
         return {
-            **p, "board_url": f"{base}/board", "return_url": f"{base}/returns/{p.get('rma', '')}",
-            "status_url": f"{base}/status/{p.get('status_token', '')}", "shop_name": self.shop_name,
+            **p,
+            "board_url": f"{base}/board",
+            "return_url": f"{base}/returns/{p.get('rma', '')}",
+            "status_url": f"{base}/status/{p.get('status_token', '')}",
+            "shop_name": self.shop_name,
         }
 
     def render(self, n: Notification) -> EmailMessage:

@@ -39,17 +39,20 @@ class SmtpConfig:
             port = parts.port or {"ssl": 465, "starttls": 587, "plain": 25}[security]
         except ValueError as exc:
             raise ValueError(f"HUB_SMTP_URL has a bad port: {exc}") from None
-        return cls(parts.hostname, port, security,
-                   unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)
+        return cls(
+            parts.hostname,
+            port,
+            security,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+        )
 
     def send(self, message: EmailMessage) -> None:
         """Send one message; DeliveryError (permanent for refused recipients) when it cannot be sent."""
         try:
             client: smtplib.SMTP
             if self.security == "ssl":
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT,
-                                          context=ssl.create_default_context())
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT, context=ssl.create_default_context())
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT)
             with client:
@@ -59,8 +62,9 @@ class SmtpConfig:
                     client.login(self.username, self.password or "")
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
-            detail = "; ".join(f"{rcpt}: {code} {msg.decode(errors='replace')}"
-                               for rcpt, (code, msg) in exc.recipients.items())
+            detail = "; ".join(
+                f"{rcpt}: {code} {msg.decode(errors='replace')}" for rcpt, (code, msg) in exc.recipients.items()
+            )
             permanent = all(code >= 500 for code, _ in exc.recipients.values())
             raise DeliveryError(f"recipient refused: {detail}", permanent=permanent) from None
         except smtplib.SMTPResponseException as exc:

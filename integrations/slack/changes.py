@@ -120,8 +120,9 @@ def spent_all(action_id: str) -> bool:
     return action_id == "claim" or action_id.startswith("move:")
 
 
-def after_change(ctx: SlackContext, client: WebClient, where: Where, person: Person, outcome: Outcome,
-                 to_stage: str | None) -> None:
+def after_change(
+    ctx: SlackContext, client: WebClient, where: Where, person: Person, outcome: Outcome, to_stage: str | None
+) -> None:
     """Show the result on the message (who claimed or moved it, and when), or tell the clicker why not."""
     if outcome.duplicate:
         return
@@ -134,14 +135,19 @@ def after_change(ctx: SlackContext, client: WebClient, where: Where, person: Per
             update_message(client, where, f":raising_hand: Claimed by {who} {when(now)}", drop=spent_claim)
         else:
             name = ctx.workflow.stages[to_stage].name
-            update_message(client, where, f":arrow_right: Moved to “{blocks.esc(name)}” by {who} {when(now)}",
-                           drop=spent_all)
+            update_message(
+                client, where, f":arrow_right: Moved to “{blocks.esc(name)}” by {who} {when(now)}", drop=spent_all
+            )
         return
     tell(client, where, outcome.message)
     if isinstance(outcome.error, Overtaken):
         name = ctx.workflow.stages[outcome.error.stage].name if outcome.error.stage in ctx.workflow.stages else ""
-        update_message(client, where, f":information_source: Since moved on to “{blocks.esc(name)}”; "
-                                      "this message is out of date.", drop=spent_all)
+        update_message(
+            client,
+            where,
+            f":information_source: Since moved on to “{blocks.esc(name)}”; this message is out of date.",
+            drop=spent_all,
+        )
 
 
 def fresh_detail(ctx: SlackContext, person: Person, rma: str) -> list[dict[str, Any]]:

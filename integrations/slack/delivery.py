@@ -53,8 +53,13 @@ PERMANENT_ERRORS = {
 class ChannelThrottle:
     """At most one message per `interval` seconds per channel; shared by the adapters of a process."""
 
-    def __init__(self, interval: float = 1.0, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        interval: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = interval
         self._clock = clock
         self._sleep = sleep
@@ -96,13 +101,15 @@ def delivery_error(exc: SlackApiError, recipient: str) -> DeliveryError:
     if status == 429 or error == "ratelimited":
         raw = _header(headers, "Retry-After")
         retry_after = float(raw) if raw and raw.strip().replace(".", "", 1).isdigit() else 30.0
-        return DeliveryError(f"Slack rate limit for {recipient}: retry after {retry_after:g} s",
-                             retry_after=retry_after)
+        return DeliveryError(
+            f"Slack rate limit for {recipient}: retry after {retry_after:g} s", retry_after=retry_after
+        )
     if status is not None and int(status) >= 500:
         return DeliveryError(f"Slack answered HTTP {status}" + (f" ({error})" if error else ""))
     if error in PERMANENT_ERRORS:
-        return DeliveryError(f"Slack refused the message to {recipient}: {error}: {PERMANENT_ERRORS[error]}",
-                             permanent=True)
+        return DeliveryError(
+            f"Slack refused the message to {recipient}: {error}: {PERMANENT_ERRORS[error]}", permanent=True
+        )
     return DeliveryError(f"Slack refused the message to {recipient}: {error or f'HTTP {status}'}")
 
 
@@ -111,14 +118,21 @@ class SlackDelivery:
 
     channel = "slack"
 
-    def __init__(self, settings: Settings, workflow: Workflow, *, throttle: ChannelThrottle | None = None,
-                 client: WebClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        workflow: Workflow,
+        *,
+        throttle: ChannelThrottle | None = None,
+        client: WebClient | None = None,
+    ) -> None:
         self.base_url = settings.base_url
         self.workflow = workflow
         self.throttle = throttle or THROTTLE
         # no client-side retries: the dispatcher retries, with backoff, and never loses the message
-        self.client = client or WebClient(token=settings.slack_bot_token, base_url=api_url(settings), timeout=15,
-                                          retry_handlers=[])
+        self.client = client or WebClient(
+            token=settings.slack_bot_token, base_url=api_url(settings), timeout=15, retry_handlers=[]
+        )
 
     def describe(self) -> str:
         """Where messages go, for logs."""
@@ -127,18 +141,19 @@ class SlackDelivery:
     def send(self, notification: Notification) -> str | None:
         """Post one notification; returns "channel_id:ts" of the message, so it can be updated later."""
         if notification.kind not in BUILDERS:
-            raise DeliveryError(f"Slack has no message for notifications of kind {notification.kind!r}",
-                                permanent=True)
+            raise DeliveryError(f"Slack has no message for notifications of kind {notification.kind!r}", permanent=True)
         try:
             text, blocks = notification_message(notification.kind, notification.payload, self.base_url)
         except (KeyError, TypeError, ValueError) as exc:
-            raise DeliveryError(f"the {notification.kind} notification's payload cannot be shown: {exc!r}",
-                                permanent=True) from None
+            raise DeliveryError(
+                f"the {notification.kind} notification's payload cannot be shown: {exc!r}", permanent=True
+            ) from None
         recipient = notification.recipient
         self.throttle.wait(recipient)
         try:
-            response = self.client.chat_postMessage(channel=recipient, text=text, blocks=blocks, unfurl_links=False,
-                                                    unfurl_media=False)
+            response = self.client.chat_postMessage(
+                channel=recipient, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
         except SlackApiError as exc:
             raise delivery_error(exc, recipient) from None
         except TRANSPORT_ERRORS as exc:

@@ -77,16 +77,39 @@ def remember(ctx: SlackContext, key: str) -> bool:
         return first_time(s, key, ctx.runtime.now())
 
 
-def tell_team(session: Session, workflow: Workflow, r: Return, team_key: str | None, *, person: Person,
-              actor_name: str, what: str, note: str | None, now: datetime) -> None:
+def tell_team(
+    session: Session,
+    workflow: Workflow,
+    r: Return,
+    team_key: str | None,
+    *,
+    person: Person,
+    actor_name: str,
+    what: str,
+    note: str | None,
+    now: datetime,
+) -> None:
     """Post a change made from Slack in the channel of the team it concerns (through the outbox)."""
     team = workflow.teams.get(team_key) if team_key else None
     if team is None or not team.slack_channel:
         return
-    payload = {**return_facts(r, workflow), "actor": actor_name, "actor_slack_id": person.slack_user_id,
-               "what": what, "note": note, "at": now.isoformat()}
-    enqueue(session, channel="slack", kind="activity", recipient=team.slack_channel, payload=payload, return_id=r.id,
-            now=now)
+    payload = {
+        **return_facts(r, workflow),
+        "actor": actor_name,
+        "actor_slack_id": person.slack_user_id,
+        "what": what,
+        "note": note,
+        "at": now.isoformat(),
+    }
+    enqueue(
+        session,
+        channel="slack",
+        kind="activity",
+        recipient=team.slack_channel,
+        payload=payload,
+        return_id=r.id,
+        now=now,
+    )
 
 
 # the work inside the skeleton: (session, the acting user, now) -> (the return after, what happened)
@@ -111,8 +134,17 @@ def _once(ctx: SlackContext, person: Person, key: str, work: Work, *, refusal: s
         return Outcome(False, exc.message, rma, error=exc)
 
 
-def apply(ctx: SlackContext, person: Person, key: str, rma: str, change: Change, *,
-          expect_stage: str | None = None, announce: bool = True, note: str | None = None) -> Outcome:
+def apply(
+    ctx: SlackContext,
+    person: Person,
+    key: str,
+    rma: str,
+    change: Change,
+    *,
+    expect_stage: str | None = None,
+    announce: bool = True,
+    note: str | None = None,
+) -> Outcome:
     """Apply one change to a return as the person, once per `key`; the team that owned it is told when `announce`."""
     wf = ctx.workflow
 
@@ -120,8 +152,9 @@ def apply(ctx: SlackContext, person: Person, key: str, rma: str, change: Change,
         before = get_return(s, rma)
         if expect_stage and before.stage != expect_stage:
             name = wf.stages[before.stage].name if before.stage in wf.stages else before.stage
-            raise Overtaken(f"{before.rma} has moved on to “{name}” since this message; nothing was changed.",
-                            before.stage)
+            raise Overtaken(
+                f"{before.rma} has moved on to “{name}” since this message; nothing was changed.", before.stage
+            )
         stage = wf.stages.get(before.stage)
         team_key = stage.team if stage else None
         r, what = change(s, Actor.person(user, Channel.SLACK), before)

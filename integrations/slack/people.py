@@ -35,8 +35,10 @@ class Person:
     @property
     def refusal(self) -> str:
         """What an unmapped user is told."""
-        return (f"{self.problem} Ask an admin to add you to Returns Hub (with your Slack member ID "
-                f"{self.slack_user_id}); until then you can look and change nothing from Slack.")
+        return (
+            f"{self.problem} Ask an admin to add you to Returns Hub (with your Slack member ID "
+            f"{self.slack_user_id}); until then you can look and change nothing from Slack."
+        )
 
 
 def load_user(session: Session, user_id: int) -> User | None:
@@ -71,8 +73,11 @@ def who_is(runtime: Runtime, client: WebClient, slack_user_id: str) -> Person:
         return Person(slack_user_id, problem="Bots cannot act in Returns Hub.")
     email = normalize_email(str(profile.get("email") or ""))
     if not email:
-        return Person(slack_user_id, problem="Slack did not share your e-mail address with Returns Hub "
-                                             "(the app needs the users:read.email scope).")
+        return Person(
+            slack_user_id,
+            problem="Slack did not share your e-mail address with Returns Hub "
+            "(the app needs the users:read.email scope).",
+        )
     return link_by_email(runtime, slack_user_id, email)
 
 
@@ -86,8 +91,9 @@ def link_by_email(runtime: Runtime, slack_user_id: str, email: str) -> Person:
             if not user.is_active:
                 return Person(slack_user_id, problem=f"Your Returns Hub account ({user.email}) is deactivated.")
             if user.slack_user_id and user.slack_user_id != slack_user_id:
-                return Person(slack_user_id, problem=f"The Returns Hub user {user.email} is linked to another "
-                                                     "Slack account.")
+                return Person(
+                    slack_user_id, problem=f"The Returns Hub user {user.email} is linked to another Slack account."
+                )
             user.slack_user_id = slack_user_id
             log.info("linked Slack user %s to %s by e-mail", slack_user_id, user.email)
             return Person(slack_user_id, user.id, user.name)

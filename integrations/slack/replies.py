@@ -34,27 +34,49 @@ class Where:
         container = body.get("container") or {}
         message = body.get("message") or {}
         return cls(
-            user=body["user"]["id"], channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
-            ts=message.get("ts") or container.get("message_ts"), ephemeral=bool(container.get("is_ephemeral")),
-            response_url=body.get("response_url"), text=message.get("text") or "",
+            user=body["user"]["id"],
+            channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+            ts=message.get("ts") or container.get("message_ts"),
+            ephemeral=bool(container.get("is_ephemeral")),
+            response_url=body.get("response_url"),
+            text=message.get("text") or "",
             blocks=list(message.get("blocks") or []),
         )
 
     def metadata(self) -> dict[str, Any]:
         """What a modal opened from this message needs to update it when submitted."""
-        return {"user": self.user, "channel": self.channel, "ts": self.ts, "ephemeral": self.ephemeral,
-                "response_url": self.response_url, "text": self.text[:200], "blocks": blocks.pack_blocks(self.blocks)}
+        return {
+            "user": self.user,
+            "channel": self.channel,
+            "ts": self.ts,
+            "ephemeral": self.ephemeral,
+            "response_url": self.response_url,
+            "text": self.text[:200],
+            "blocks": blocks.pack_blocks(self.blocks),
+        }
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> Where:
         """Back from metadata()."""
-        return cls(user=meta.get("user") or "", channel=meta.get("channel"), ts=meta.get("ts"),
-                   ephemeral=bool(meta.get("ephemeral")), response_url=meta.get("response_url"),
-                   text=meta.get("text") or "", blocks=blocks.unpack_blocks(meta.get("blocks") or ""))
+        return cls(
+            user=meta.get("user") or "",
+            channel=meta.get("channel"),
+            ts=meta.get("ts"),
+            ephemeral=bool(meta.get("ephemeral")),
+            response_url=meta.get("response_url"),
+            text=meta.get("text") or "",
+            blocks=blocks.unpack_blocks(meta.get("blocks") or ""),
+        )
 
 
-def update_message(client: WebClient, where: Where, status: str, *, drop: Callable[[str], bool],
-                   keep: list[dict[str, Any]] | None = None) -> None:
+def update_message(
+    client: WebClient,
+    where: Where,
+    status: str,
+    *,
+    drop: Callable[[str], bool],
+    keep: list[dict[str, Any]] | None = None,
+) -> None:
     """Show on the message itself who did what and when; spent buttons go (`keep` adds buttons back)."""
     new_blocks = blocks.updated_message(where.blocks, status, drop=drop)
     if keep and not any(b.get("block_id") == "actions" for b in new_blocks):
@@ -75,7 +97,8 @@ def tell(client: WebClient, where: Where, text: str) -> None:
     try:
         if where.ephemeral and where.response_url:
             WebhookClient(where.response_url, timeout=10).send(
-                text=body[0], blocks=body[1], response_type="ephemeral", replace_original=False)
+                text=body[0], blocks=body[1], response_type="ephemeral", replace_original=False
+            )
         elif where.channel:
             client.chat_postEphemeral(channel=where.channel, user=where.user, text=body[0], blocks=body[1])
     except SLACK_CALL_ERRORS as exc:

@@ -36,16 +36,21 @@ def scan(runtime: Runtime, at: datetime, *, times: int = 1) -> None:
 def alerts(runtime: Runtime) -> list[tuple[str, str, str]]:
     """Every alert event: (rma, stage, level), in the order they were written."""
     with runtime.read_session_factory() as s:
-        rows = s.execute(select(Return.rma, Event.payload).join(Return, Return.id == Event.return_id)
-                         .where(Event.kind == "alert").order_by(Event.id)).all()
+        rows = s.execute(
+            select(Return.rma, Event.payload)
+            .join(Return, Return.id == Event.return_id)
+            .where(Event.kind == "alert")
+            .order_by(Event.id)
+        ).all()
     return [(rma, p["stage"], p["level"]) for rma, p in rows]
 
 
 def events(runtime: Runtime, rma: str) -> list[tuple[str, datetime, dict[str, Any]]]:
     """A return's events (kind, when, payload) in order."""
     with runtime.read_session_factory() as s:
-        rows = s.execute(select(Event.kind, Event.created_at, Event.payload).join(Return)
-                         .where(Return.rma == rma).order_by(Event.id)).all()
+        rows = s.execute(
+            select(Event.kind, Event.created_at, Event.payload).join(Return).where(Return.rma == rma).order_by(Event.id)
+        ).all()
     return [tuple(r) for r in rows]
 
 

@@ -50,11 +50,23 @@ def test_entering_a_stage_stores_its_clocks(received, runtime):
 def test_each_level_fires_exactly_once_however_often_the_scan_runs(received, runtime, now):
     expected: list[str] = []
     steps = [
-        (now, None), (now + HOUR, None), (WARN - SECOND, None),
-        (WARN, "due_soon"), (WARN + SECOND, None), (WARN + HOUR, None), (DUE - SECOND, None),
-        (DUE, "overdue"), (DUE + HOUR, None), (DUE + timedelta(days=1), None), (ESCALATE - SECOND, None),
-        (ESCALATE, "escalated"), (ESCALATE + HOUR, None), (PROMISE - SECOND, None),
-        (PROMISE, "promise_broken"), (PROMISE + HOUR, None), (PROMISE + timedelta(days=60), None),
+        (now, None),
+        (now + HOUR, None),
+        (WARN - SECOND, None),
+        (WARN, "due_soon"),
+        (WARN + SECOND, None),
+        (WARN + HOUR, None),
+        (DUE - SECOND, None),
+        (DUE, "overdue"),
+        (DUE + HOUR, None),
+        (DUE + timedelta(days=1), None),
+        (ESCALATE - SECOND, None),
+        (ESCALATE, "escalated"),
+        (ESCALATE + HOUR, None),
+        (PROMISE - SECOND, None),
+        (PROMISE, "promise_broken"),
+        (PROMISE + HOUR, None),
+        (PROMISE + timedelta(days=60), None),
     ]
     for at, level in steps:
         scan(runtime, at, times=3)
@@ -99,25 +111,30 @@ def test_an_alert_message_says_how_late_and_where_the_return_can_go(received, ru
 def test_escalations_also_reach_the_teams_leads_and_nobody_elses(session, runtime, received):
     make_user(session, team="warehouse", role=Role.LEAD, email="lead.slack@shop.example", slack_user_id="U0WARE1")
     make_user(session, team="warehouse", role=Role.LEAD, email="lead.mail@shop.example")
-    gone = make_user(session, team="warehouse", role=Role.LEAD, email="lead.gone@shop.example",
-                     slack_user_id="U0GONE")
+    gone = make_user(session, team="warehouse", role=Role.LEAD, email="lead.gone@shop.example", slack_user_id="U0GONE")
     gone.is_active = False
     make_user(session, team="warehouse", role=Role.MEMBER, email="member@shop.example", slack_user_id="U0MEMB")
-    make_user(session, team="customer_service", role=Role.LEAD, email="cs.lead@shop.example",
-              slack_user_id="U0CS")
+    make_user(session, team="customer_service", role=Role.LEAD, email="cs.lead@shop.example", slack_user_id="U0CS")
     session.commit()
 
     for at in (WARN, DUE, ESCALATE, PROMISE):
         scan(runtime, at, times=2)
-    leads = Counter({("email", "lead.slack@shop.example"): 1, ("slack", "U0WARE1"): 1,
-                     ("email", "lead.mail@shop.example"): 1})
+    leads = Counter(
+        {("email", "lead.slack@shop.example"): 1, ("slack", "U0WARE1"): 1, ("email", "lead.mail@shop.example"): 1}
+    )
     assert routes(runtime, received, "due_soon") == TEAM
     assert routes(runtime, received, "overdue") == TEAM
     assert routes(runtime, received, "escalated") == TEAM + ESCALATION + leads
     assert routes(runtime, received, "promise_broken") == TEAM + ESCALATION + leads
     recipients = {to for _, _, _, to in alert_messages(runtime)}
-    assert not recipients & {"lead.gone@shop.example", "U0GONE", "member@shop.example", "U0MEMB",
-                             "cs.lead@shop.example", "U0CS"}
+    assert not recipients & {
+        "lead.gone@shop.example",
+        "U0GONE",
+        "member@shop.example",
+        "U0MEMB",
+        "cs.lead@shop.example",
+        "U0CS",
+    }
 
 
 def test_only_the_highest_level_is_raised_when_the_scan_was_down(received, runtime):
@@ -160,8 +177,11 @@ def test_a_move_resets_the_clock_and_the_new_stage_alerts_from_scratch(session, 
     for at in (warn, warn + HOUR, due, due + HOUR, escalate, escalate + timedelta(days=3)):
         scan(runtime, at, times=2)
     assert alerts(runtime) == [
-        (rma, "new", "due_soon"), (rma, "new", "overdue"),
-        (rma, "approved", "due_soon"), (rma, "approved", "overdue"), (rma, "approved", "escalated"),
+        (rma, "new", "due_soon"),
+        (rma, "new", "overdue"),
+        (rma, "approved", "due_soon"),
+        (rma, "approved", "overdue"),
+        (rma, "approved", "escalated"),
     ]
     logistics = Counter({("slack", "#returns-logistics"): 1, ("email", "logistics@shop.example"): 1})
     assert routes(runtime, rma, "escalated") == logistics + ESCALATION
@@ -190,8 +210,13 @@ def test_the_broken_promise_is_raised_once_per_return_across_moves(session, work
     for at in (warn, due, escalate, escalate + timedelta(days=30), escalate + timedelta(days=90)):
         scan(runtime, at, times=2)
     levels = [(stage, lv) for _, stage, lv in alerts(runtime)]
-    assert levels == [("in_transit", "escalated"), ("in_transit", "promise_broken"),
-                      ("received", "due_soon"), ("received", "overdue"), ("received", "escalated")]
+    assert levels == [
+        ("in_transit", "escalated"),
+        ("in_transit", "promise_broken"),
+        ("received", "due_soon"),
+        ("received", "overdue"),
+        ("received", "escalated"),
+    ]
 
 
 def test_a_closed_return_never_alerts(session, workflow, runtime, now):
@@ -235,7 +260,8 @@ def test_marking_alerts_raised_tells_nobody_and_raises_only_later_levels(session
 
 
 def test_a_move_resets_the_level_even_in_a_session_that_loaded_the_return_before_the_scan(
-        session, workflow, runtime, now):
+    session, workflow, runtime, now
+):
     # the session keeps the return it loaded (alert level 0) while the scan raises "overdue" in another
     # transaction; the move must still write level 0, or the new stage's first alerts would never come
     r = make_return(session, workflow, now=now)

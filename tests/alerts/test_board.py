@@ -66,12 +66,15 @@ def test_the_board_follows_the_clock(client, clock, late):
     assert pills(client.get("/board").get_data(as_text=True))["received"] == {"overdue": 2}
 
 
-@pytest.mark.parametrize(("query", "shown"), [
-    ("overdue=1", {"overdue", "new_overdue"}),
-    ("due_soon=1", {"due_soon"}),
-    ("overdue=1&due_soon=1", {"overdue", "new_overdue", "due_soon"}),  # every return running late
-    ("", {"overdue", "new_overdue", "due_soon", "on_time", "resolved"}),
-])
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("overdue=1", {"overdue", "new_overdue"}),
+        ("due_soon=1", {"due_soon"}),
+        ("overdue=1&due_soon=1", {"overdue", "new_overdue", "due_soon"}),  # every return running late
+        ("", {"overdue", "new_overdue", "due_soon", "on_time", "resolved"}),
+    ],
+)
 def test_the_overdue_and_due_soon_filters(client, late, query, shown):
     html = client.get(f"/board?{query}").get_data(as_text=True)
     assert set(cards(html)) == {late[k] for k in shown}

@@ -57,9 +57,13 @@ def test_the_digest_counts_and_lists_what_the_team_must_look_at(session, workflo
     assert d["open_count"] == 5
     assert d["overdue_count"] == 3
     assert rmas(d["overdue"]) == [made["monday"], made["tuesday"], made["wednesday"]]  # oldest first
-    assert d["overdue"][0] == {"rma": made["monday"], "customer_name": "Sanne de Vries",
-                               "stage_name": "Received — to inspect", "due_at": "2026-03-03T09:00:00+00:00",
-                               "assignee": "Wim Warehouse"}
+    assert d["overdue"][0] == {
+        "rma": made["monday"],
+        "customer_name": "Sanne de Vries",
+        "stage_name": "Received — to inspect",
+        "due_at": "2026-03-03T09:00:00+00:00",
+        "assignee": "Wim Warehouse",
+    }
     assert (d["due_today_count"], rmas(d["due_today"])) == (1, [made["due_today"]])
     assert (d["blocked_count"], rmas(d["blocked"])) == (1, [made["tuesday"]])
     assert d["unassigned_count"] == 4
@@ -95,15 +99,18 @@ def test_the_counts_are_complete_when_the_lists_are_cut(session, workflow, runti
 # --- when a digest is due ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("moment", "due"), [
-    (utc(2026, 3, 5, 7, 59), None),  # Thursday 08:59 in Amsterdam: before the digest time
-    (utc(2026, 3, 5, 8, 0), date(2026, 3, 5)),  # 09:00
-    (utc(2026, 3, 5, 22, 30), date(2026, 3, 5)),  # 23:30: a worker that was down still sends today's
-    (utc(2026, 3, 7, 9), None),  # Saturday
-    (utc(2026, 3, 8, 9), None),  # Sunday
-    (utc(2026, 3, 30, 7), date(2026, 3, 30)),  # Monday after the switch to summer time: 09:00 CEST
-    (utc(2026, 3, 30, 6, 59), None),  # 08:59 CEST (it would be 07:59 CET)
-])
+@pytest.mark.parametrize(
+    ("moment", "due"),
+    [
+        (utc(2026, 3, 5, 7, 59), None),  # Thursday 08:59 in Amsterdam: before the digest time
+        (utc(2026, 3, 5, 8, 0), date(2026, 3, 5)),  # 09:00
+        (utc(2026, 3, 5, 22, 30), date(2026, 3, 5)),  # 23:30: a worker that was down still sends today's
+        (utc(2026, 3, 7, 9), None),  # Saturday
+        (utc(2026, 3, 8, 9), None),  # Sunday
+        (utc(2026, 3, 30, 7), date(2026, 3, 30)),  # Monday after the switch to summer time: 09:00 CEST
+        (utc(2026, 3, 30, 6, 59), None),  # 08:59 CEST (it would be 07:59 CET)
+    ],
+)
 def test_a_digest_is_due_after_the_digest_time_on_a_working_day(moment, due):
     assert digest_due(load_workflow().teams["warehouse"], moment) == due
 
@@ -203,8 +210,10 @@ def test_the_digest_goes_to_the_teams_slack_channel_and_email(runtime):
     assert routes == {
         ("customer_service", "slack", "#returns-customer-service"),
         ("customer_service", "email", "customer-service@shop.example"),
-        ("logistics", "slack", "#returns-logistics"), ("logistics", "email", "logistics@shop.example"),
-        ("warehouse", "slack", "#returns-warehouse"), ("warehouse", "email", "warehouse@shop.example"),
+        ("logistics", "slack", "#returns-logistics"),
+        ("logistics", "email", "logistics@shop.example"),
+        ("warehouse", "slack", "#returns-warehouse"),
+        ("warehouse", "email", "warehouse@shop.example"),
     }
     assert all(n.return_id is None for n in digests(runtime))
 

@@ -38,8 +38,7 @@ def _kinds(runtime, rma: str) -> list[str]:
     return [kind if kind != "alert" else f"alert:{payload['level']}" for kind, _, payload in events(runtime, rma)]
 
 
-def test_a_snoozed_return_raises_nothing_until_the_snooze_ends_then_what_is_owed(session, workflow, runtime,
-                                                                                  received):
+def test_a_snoozed_return_raises_nothing_until_the_snooze_ends_then_what_is_owed(session, workflow, runtime, received):
     at = utc(2026, 3, 6, 6)
     _snooze(runtime, received, 4, at)  # until 10:00 UTC, past due soon and due
     r = stored(runtime, received)
@@ -72,8 +71,7 @@ def test_the_end_of_a_short_snooze_is_recorded_when_it_passes(session, workflow,
     assert _kinds(runtime, received)[-1] == "alert:overdue"
 
 
-def test_a_snooze_ends_on_the_timeline_even_when_no_alert_is_owed_any_more(session, workflow, runtime, now,
-                                                                              received):
+def test_a_snooze_ends_on_the_timeline_even_when_no_alert_is_owed_any_more(session, workflow, runtime, now, received):
     promise = now + timedelta(days=14)
     scan(runtime, promise)  # escalated and promise broken: nothing more to raise in this stage
     assert stored(runtime, received).next_alert_at is None
@@ -196,15 +194,17 @@ def test_the_snooze_form_refuses_another_team_and_bad_hours(app, client, session
     member = make_user(session, team="warehouse")
     session.commit()
     token = login(client, outsider.email, PASSWORD)
-    resp = client.post(f"/returns/{received}/snooze", data={"hours": "4", "csrf_token": token},
-                       headers={"HX-Request": "true"})
+    resp = client.post(
+        f"/returns/{received}/snooze", data={"hours": "4", "csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert resp.status_code == 403
     assert "belongs to Warehouse" in resp.get_data(as_text=True)
 
     other = app.test_client()
     token = login(other, member.email, PASSWORD)
-    resp = other.post(f"/returns/{received}/snooze", data={"hours": "100", "csrf_token": token},
-                      headers={"HX-Request": "true"})
+    resp = other.post(
+        f"/returns/{received}/snooze", data={"hours": "100", "csrf_token": token}, headers={"HX-Request": "true"}
+    )
     assert resp.status_code == 422
     assert "at most 72 hours" in resp.get_data(as_text=True)
     assert other.post(f"/returns/{received}/snooze", data={"hours": "soon", "csrf_token": token}).status_code == 400

@@ -34,8 +34,9 @@ def workers(request, runtime) -> Iterator[tuple[Runtime, Runtime]]:
         yield runtime, runtime
         return
     engine = make_engine(runtime.settings.database_url)
-    other = Runtime(runtime.settings, runtime.workflow, engine, make_session_factory(engine),
-                    clock=Clock(runtime.now()))
+    other = Runtime(
+        runtime.settings, runtime.workflow, engine, make_session_factory(engine), clock=Clock(runtime.now())
+    )
     yield runtime, other
     engine.dispose()
 
@@ -83,9 +84,12 @@ def test_two_workers_raise_each_alert_exactly_once(session, workflow, now, worke
             for rid, p in s.execute(select(Event.return_id, Event.payload).where(Event.kind == "alert"))
         )
         messages = Counter(
-            (p["rma"], p["level"], channel, to) for p, channel, to in s.execute(
-                select(Notification.payload, Notification.channel, Notification.recipient)
-                .where(Notification.kind == "alert"))
+            (p["rma"], p["level"], channel, to)
+            for p, channel, to in s.execute(
+                select(Notification.payload, Notification.channel, Notification.recipient).where(
+                    Notification.kind == "alert"
+                )
+            )
         )
         alert_rows = s.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "alert"))
     assert len(per_return) == N * len(STEPS)

@@ -33,8 +33,10 @@ def test_cli_import_prints_a_summary_and_skips_what_is_already_there(cli, sessio
 
 def test_cli_import_exits_1_and_lists_every_bad_line_when_any_line_is_bad(cli, session_factory, tmp_path):
     path = tmp_path / "returns.csv"
-    path.write_text(to_csv([recent(rma="R-1"), recent(rma="R-2", customer_email="nope"),
-                            recent(rma="R-3", sku="GIFTCARD")]), "utf-8")
+    path.write_text(
+        to_csv([recent(rma="R-1"), recent(rma="R-2", customer_email="nope"), recent(rma="R-3", sku="GIFTCARD")]),
+        "utf-8",
+    )
 
     result = cli("import", str(path))
 

@@ -13,15 +13,20 @@ from tests.email.support import BASE_URL, MAIL_FROM, approve, outbox
 
 def _cli_env(database_url: str, tmp_path: Path, smtp_url: str | None) -> dict[str, str | None]:
     return {
-        "HUB_DATABASE_URL": database_url, "HUB_SMTP_URL": smtp_url, "HUB_MAIL_FROM": MAIL_FROM,
-        "HUB_BASE_URL": BASE_URL, "HUB_INSTANCE_DIR": str(tmp_path / "cli-instance"), "HUB_CONFIG": None,
-        "HUB_SECRET_KEY": None, "HUB_OUTBOX_MAX_ATTEMPTS": None, "SLACK_BOT_TOKEN": None,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_SMTP_URL": smtp_url,
+        "HUB_MAIL_FROM": MAIL_FROM,
+        "HUB_BASE_URL": BASE_URL,
+        "HUB_INSTANCE_DIR": str(tmp_path / "cli-instance"),
+        "HUB_CONFIG": None,
+        "HUB_SECRET_KEY": None,
+        "HUB_OUTBOX_MAX_ATTEMPTS": None,
+        "SLACK_BOT_TOKEN": None,
         "SLACK_SIGNING_SECRET": None,
     }
 
 
-def test_the_dispatch_command_delivers_through_smtp(session, session_factory, workflow, database_url, smtp,
-                                                    tmp_path):
+def test_the_dispatch_command_delivers_through_smtp(session, session_factory, workflow, database_url, smtp, tmp_path):
     # the command runs on the real clock: make the rows due now
     clock = utcnow
     r = approve(session, session_factory, workflow, clock, customer_email="cli@example.nl", customer_locale="nl")
@@ -41,8 +46,9 @@ def test_the_dispatch_command_delivers_through_smtp(session, session_factory, wo
     assert len(smtp.received) == 2
 
 
-def test_the_dispatch_command_reports_an_unreachable_server_and_a_bad_url(session, session_factory, workflow,
-                                                                         database_url, smtp, tmp_path):
+def test_the_dispatch_command_reports_an_unreachable_server_and_a_bad_url(
+    session, session_factory, workflow, database_url, smtp, tmp_path
+):
     approve(session, session_factory, workflow, utcnow)
     smtp.stop()
     runner = CliRunner()
@@ -54,8 +60,9 @@ def test_the_dispatch_command_reports_an_unreachable_server_and_a_bad_url(sessio
     bad = runner.invoke(main, ["dispatch"], env=_cli_env(database_url, tmp_path, "http://mail.example"))
     assert bad.exit_code == 1
     assert "HUB_SMTP_URL must start with smtp://" in bad.output
-    bad_sender = runner.invoke(main, ["dispatch"], env={**_cli_env(database_url, tmp_path, smtp.url),
-                                                        "HUB_MAIL_FROM": "Returns Hub"})
+    bad_sender = runner.invoke(
+        main, ["dispatch"], env={**_cli_env(database_url, tmp_path, smtp.url), "HUB_MAIL_FROM": "Returns Hub"}
+    )
     assert bad_sender.exit_code == 1
     assert "HUB_MAIL_FROM is not an e-mail address: 'Returns Hub'" in bad_sender.output
     assert all(n.attempts == 1 for n in outbox(session_factory, channel="email"))

@@ -43,8 +43,9 @@ def test_init_db_creates_the_schema_and_the_teams_and_is_idempotent(sqlite_url, 
 
 def test_init_db_syncs_teams_from_hub_config(sqlite_url, tmp_path):
     config = tmp_path / "workflow.toml"
-    config.write_text(workflow_toml(teams={"warehouse": {"name": "Magazijn"}}, stages=WITHOUT_IN_TRANSIT),
-                      encoding="utf-8")
+    config.write_text(
+        workflow_toml(teams={"warehouse": {"name": "Magazijn"}}, stages=WITHOUT_IN_TRANSIT), encoding="utf-8"
+    )
     runner = CliRunner()
     assert runner.invoke(main, ["init-db"], env={"HUB_DATABASE_URL": sqlite_url, "HUB_CONFIG": None}).exit_code == 0
     result = runner.invoke(main, ["init-db"], env={"HUB_DATABASE_URL": sqlite_url, "HUB_CONFIG": str(config)})
@@ -65,14 +66,19 @@ def test_commands_that_need_the_schema_refuse_an_empty_database(sqlite_url):
 
 
 def test_a_command_refuses_to_start_with_a_config_that_lacks_a_used_stage(
-    session, workflow, now, database_url, tmp_path,
+    session,
+    workflow,
+    now,
+    database_url,
+    tmp_path,
 ):
     make_return(session, workflow, stage="in_transit", now=now)
     session.commit()
     config = tmp_path / "no-transit.toml"
     config.write_text(workflow_toml(stages=WITHOUT_IN_TRANSIT), encoding="utf-8")
-    result = CliRunner().invoke(main, ["user", "list"],
-                                env={"HUB_DATABASE_URL": database_url, "HUB_CONFIG": str(config)})
+    result = CliRunner().invoke(
+        main, ["user", "list"], env={"HUB_DATABASE_URL": database_url, "HUB_CONFIG": str(config)}
+    )
     assert result.exit_code == 1
     assert f"1 return(s) in stage 'in_transit', which {config} does not define" in result.stderr
 
@@ -84,11 +90,14 @@ def test_a_command_refuses_to_start_with_a_config_that_lacks_a_used_stage(
 def broken(tmp_path) -> Path:
     """A workflow file with three errors."""
     path = tmp_path / "broken.toml"
-    path.write_text(config(
-        a=('team = "customer_service"', 'team = "support"'),
-        b=('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Amsterdan"'),
-        c=('sla = "5 calendar days"', 'sla = "five days"'),
-    ), encoding="utf-8")
+    path.write_text(
+        config(
+            a=('team = "customer_service"', 'team = "support"'),
+            b=('timezone = "Europe/Amsterdam"', 'timezone = "Europe/Amsterdan"'),
+            c=('sla = "5 calendar days"', 'sla = "five days"'),
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -107,7 +116,7 @@ def test_check_config_prints_every_error_with_the_file_name_and_exits_1(broken):
     assert lines == [
         f"{broken}: {CS}.timezone: unknown time zone 'Europe/Amsterdan' (use an IANA name like \"Europe/Amsterdam\")",
         f"{broken}: {NEW}.team: unknown team 'support'; teams are: customer_service, logistics",
-        f"{broken}: {APPROVED}.sla: expected e.g. \"1 business day\", \"5 calendar days\" or \"4 business hours\", "
+        f'{broken}: {APPROVED}.sla: expected e.g. "1 business day", "5 calendar days" or "4 business hours", '
         "got 'five days'",
         f"3 errors in {broken}",
     ]

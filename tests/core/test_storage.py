@@ -134,11 +134,15 @@ def _downgraded_to_base(engine: Engine) -> None:
     command.downgrade(_alembic_config(engine), "base")
 
 
-@pytest.mark.parametrize(("prepare", "message"), [
-    (lambda engine: None, r"The database is empty: run `returns-hub init-db`"),
-    (Base.metadata.create_all, r"has tables but no migration record: run `returns-hub init-db`"),
-    (_downgraded_to_base, r"run `returns-hub init-db`"),
-], ids=["empty", "tables-without-a-migration-record", "downgraded-to-base"])
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (lambda engine: None, r"The database is empty: run `returns-hub init-db`"),
+        (Base.metadata.create_all, r"has tables but no migration record: run `returns-hub init-db`"),
+        (_downgraded_to_base, r"run `returns-hub init-db`"),
+    ],
+    ids=["empty", "tables-without-a-migration-record", "downgraded-to-base"],
+)
 def test_check_schema_on_a_database_without_a_migration_says_to_run_init_db(fresh, prepare, message):
     prepare(fresh)
     assert current_revision(fresh) is None

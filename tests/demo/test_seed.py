@@ -203,10 +203,18 @@ class TestSeededDefaultWorkflow:
 
 def _snapshot(session: Session) -> list[tuple]:
     return [
-        (r.rma, r.customer_name, r.customer_email, r.stage, r.stage_entered_at,
-         r.assignee.email if r.assignee else None, r.blocked_reason, r.tracking_number,
-         tuple((i.sku, i.reason_code, i.reason_note) for i in r.items),
-         tuple((e.kind, e.created_at, e.actor_label) for e in r.events))
+        (
+            r.rma,
+            r.customer_name,
+            r.customer_email,
+            r.stage,
+            r.stage_entered_at,
+            r.assignee.email if r.assignee else None,
+            r.blocked_reason,
+            r.tracking_number,
+            tuple((i.sku, i.reason_code, i.reason_note) for i in r.items),
+            tuple((e.kind, e.created_at, e.actor_label) for e in r.events),
+        )
         for r in _returns(session)
     ]
 

@@ -64,8 +64,7 @@ class RecordingHandler:
         self.refused: dict[str, int] = {}
         self.credentials: tuple[str, str] | None = None
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         code = self.refused.get(address.lower())
         if code is not None:
             return f"{code} {code // 100}.1.1 <{address}>: mailbox unavailable"
@@ -115,8 +114,15 @@ class SmtpServer:
     def start(self) -> None:
         assert self._controller is None, "already running"
         # a Controller's event loop is closed by stop(): every start needs a new one
-        controller = Controller(self.handler, hostname=self.host, port=self.port, server_hostname="smtp.test",
-                                authenticator=self.handler.authenticate, auth_require_tls=False, ready_timeout=5)
+        controller = Controller(
+            self.handler,
+            hostname=self.host,
+            port=self.port,
+            server_hostname="smtp.test",
+            authenticator=self.handler.authenticate,
+            auth_require_tls=False,
+            ready_timeout=5,
+        )
         try:
             controller.start()
         except BaseException:
@@ -153,12 +159,18 @@ class SmtpServer:
 
 def mail_settings(settings: Settings) -> Settings:
     """The suite's settings with a public URL and a sender of our own (and no SMTP or Slack: see mail_runtime)."""
-    return replace(settings, base_url=BASE_URL, mail_from=MAIL_FROM, smtp_url=None,
-                   slack_bot_token=None, slack_signing_secret=None)
+    return replace(
+        settings, base_url=BASE_URL, mail_from=MAIL_FROM, smtp_url=None, slack_bot_token=None, slack_signing_secret=None
+    )
 
 
-def approve(session: Session, session_factory: sessionmaker[Session], workflow: Workflow,
-            clock: Callable[[], datetime], **overrides: Any) -> Return:
+def approve(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    workflow: Workflow,
+    clock: Callable[[], datetime],
+    **overrides: Any,
+) -> Return:
     """A new return (by the system) approved by a customer-service member: a handoff to logistics."""
     member = make_user(session, team="customer_service", name="Chris Service")
     r = make_return(session, workflow, now=clock(), **overrides)

@@ -17,8 +17,13 @@ THURSDAY_9 = utc(2026, 3, 5, 8)  # 09:00 in Amsterdam
 
 def _emails(runtime, kind: str) -> list[Notification]:
     with runtime.read_session_factory() as s:
-        return list(s.scalars(select(Notification).where(Notification.kind == kind, Notification.channel == "email")
-                              .order_by(Notification.id)))
+        return list(
+            s.scalars(
+                select(Notification)
+                .where(Notification.kind == kind, Notification.channel == "email")
+                .order_by(Notification.id)
+            )
+        )
 
 
 def _parts(msg: EmailMessage) -> tuple[str, str]:

@@ -26,16 +26,23 @@ from tests.factories import SYSTEM, make_return, move
 THREAD_HEADERS = ("In-Reply-To", "References")
 
 
-def test_a_handoff_sends_one_team_email_and_one_customer_email(session, session_factory, workflow, mail_runtime,
-                                                              smtp, clock):
-    r = approve(session, session_factory, workflow, clock, customer_email="sanne@example.nl",
-                 customer_name="Sanne de Vries", order_number="ORD-77001")
+def test_a_handoff_sends_one_team_email_and_one_customer_email(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
+    r = approve(
+        session,
+        session_factory,
+        workflow,
+        clock,
+        customer_email="sanne@example.nl",
+        customer_name="Sanne de Vries",
+        order_number="ORD-77001",
+    )
 
     report = run_dispatch(mail_runtime)
 
     assert (report.sent, report.retried, report.dead, report.skipped) == (2, 0, 0, 1)  # the slack row: no Slack here
-    assert sorted(rcpt for m in smtp.received for rcpt in m.rcpt_tos) == ["logistics@shop.example",
-                                                                          "sanne@example.nl"]
+    assert sorted(rcpt for m in smtp.received for rcpt in m.rcpt_tos) == ["logistics@shop.example", "sanne@example.nl"]
     rows = by_recipient(outbox(session_factory, channel="email"))
     team, customer = smtp.to("logistics@shop.example")[0], smtp.to("sanne@example.nl")[0]
     for received, row in ((team, rows["logistics@shop.example"]), (customer, rows["sanne@example.nl"])):
@@ -59,10 +66,10 @@ def test_a_handoff_sends_one_team_email_and_one_customer_email(session, session_
         assert team.message[header] == customer.message[header] == f"<{r.rma.lower()}.returns@{MAIL_DOMAIN}>"
 
 
-def test_the_team_email_says_what_was_handed_over_and_when_it_is_due(session, session_factory, workflow,
-                                                                    mail_runtime, smtp, clock):
-    r = approve(session, session_factory, workflow, clock, customer_name="Sanne de Vries",
-                 order_number="ORD-77002")
+def test_the_team_email_says_what_was_handed_over_and_when_it_is_due(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
+    r = approve(session, session_factory, workflow, clock, customer_name="Sanne de Vries", order_number="ORD-77002")
     run_dispatch(mail_runtime)
 
     (team,) = smtp.to("logistics@shop.example")
@@ -86,19 +93,29 @@ def test_the_team_email_says_what_was_handed_over_and_when_it_is_due(session, se
 CUSTOMER_WORDING = {
     "nl": {
         "subject": "Uw retour {rma} is goedgekeurd",
-        "sentences": ["Beste Sanne de Vries,", "Goed nieuws: uw retour is goedgekeurd.",
-                      "stop een briefje met het retournummer {rma} in het pakket",
-                      "We verwachten alles uiterlijk 19 maart 2026 af te ronden.",
-                      "U kunt uw retour altijd volgen: {status_url}", "Artikelen:", "Klantenservice"],
+        "sentences": [
+            "Beste Sanne de Vries,",
+            "Goed nieuws: uw retour is goedgekeurd.",
+            "stop een briefje met het retournummer {rma} in het pakket",
+            "We verwachten alles uiterlijk 19 maart 2026 af te ronden.",
+            "U kunt uw retour altijd volgen: {status_url}",
+            "Artikelen:",
+            "Klantenservice",
+        ],
         "html": ["Waar is mijn retour?"],
         "not": ["Good news", "Hello", "We expect"],
     },
     "en": {
         "subject": "Your return {rma} is approved",
-        "sentences": ["Hello Sanne de Vries,", "Good news: your return is approved.",
-                      "put a note with the return number {rma} in the parcel",
-                      "We expect to have everything settled by March 19, 2026.",
-                      "You can follow your return at any time: {status_url}", "Items:", "Customer service"],
+        "sentences": [
+            "Hello Sanne de Vries,",
+            "Good news: your return is approved.",
+            "put a note with the return number {rma} in the parcel",
+            "We expect to have everything settled by March 19, 2026.",
+            "You can follow your return at any time: {status_url}",
+            "Items:",
+            "Customer service",
+        ],
         "html": ["Where is my return?"],
         "not": ["Goed nieuws", "Beste", "verwachten"],
     },
@@ -106,10 +123,18 @@ CUSTOMER_WORDING = {
 
 
 @pytest.mark.parametrize(("locale", "lang"), [("nl", "nl"), ("en", "en"), ("nl-BE", "nl"), ("de", "en")])
-def test_the_customer_email_is_in_the_customers_language(session, session_factory, workflow, mail_runtime, smtp,
-                                                         clock, locale, lang):
-    r = approve(session, session_factory, workflow, clock, customer_locale=locale, customer_name="Sanne de Vries",
-                 customer_email="sanne@example.nl")
+def test_the_customer_email_is_in_the_customers_language(
+    session, session_factory, workflow, mail_runtime, smtp, clock, locale, lang
+):
+    r = approve(
+        session,
+        session_factory,
+        workflow,
+        clock,
+        customer_locale=locale,
+        customer_name="Sanne de Vries",
+        customer_email="sanne@example.nl",
+    )
     run_dispatch(mail_runtime)
 
     (customer,) = smtp.to("sanne@example.nl")
@@ -133,8 +158,7 @@ def test_the_customer_email_is_in_the_customers_language(session, session_factor
     assert "TSHIRT-BLU-M" in html
 
 
-def test_every_message_about_one_return_joins_one_thread(session, session_factory, workflow, mail_runtime, smtp,
-                                                        clock):
+def test_every_message_about_one_return_joins_one_thread(session, session_factory, workflow, mail_runtime, smtp, clock):
     first = approve(session, session_factory, workflow, clock, customer_email="first@example.nl")
     other = make_return(session, workflow, now=clock(), customer_email="other@example.nl")
     session.commit()
@@ -145,8 +169,12 @@ def test_every_message_about_one_return_joins_one_thread(session, session_factor
 
     about_first = [m for m in smtp.received if first.rma in m.message["Subject"]]
     # approved: logistics + customer; in transit: same team, no customer message; received: warehouse + customer
-    assert sorted(m.rcpt_tos[0] for m in about_first) == ["first@example.nl", "first@example.nl",
-                                                          "logistics@shop.example", "warehouse@shop.example"]
+    assert sorted(m.rcpt_tos[0] for m in about_first) == [
+        "first@example.nl",
+        "first@example.nl",
+        "logistics@shop.example",
+        "warehouse@shop.example",
+    ]
     assert len({m.message_id for m in about_first}) == 4
     roots = {m.message[h] for m in about_first for h in THREAD_HEADERS}
     assert roots == {f"<{first.rma.lower()}.returns@{MAIL_DOMAIN}>"}
@@ -155,12 +183,16 @@ def test_every_message_about_one_return_joins_one_thread(session, session_factor
     assert "Outside the return window" in rejected.part("plain")
 
 
-def test_what_people_typed_is_escaped_in_html_emails(session, session_factory, workflow, mail_runtime, smtp,
-                                                    clock):
+def test_what_people_typed_is_escaped_in_html_emails(session, session_factory, workflow, mail_runtime, smtp, clock):
     from hub.returns.services import add_comment
 
-    r = make_return(session, workflow, now=clock(), customer_name="Eve <img src=x onerror=alert(1)>",
-                    customer_email="eve@example.nl")
+    r = make_return(
+        session,
+        workflow,
+        now=clock(),
+        customer_name="Eve <img src=x onerror=alert(1)>",
+        customer_email="eve@example.nl",
+    )
     add_comment(session, workflow, SYSTEM, r.rma, "<b>careful</b> & check", now=clock())
     session.commit()
     move(session_factory, workflow, r.rma, "approved", now=clock(), note="<script>alert('note')</script>")
@@ -201,8 +233,17 @@ def test_without_an_smtp_url_mail_is_written_as_eml_files(session, session_facto
         assert path in files
         parsed = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
         again = renderer.render(row)
-        for header in ("Subject", "From", "To", "Message-ID", "In-Reply-To", "References", "Content-Language",
-                       "Reply-To", "X-Returns-Hub-Kind"):
+        for header in (
+            "Subject",
+            "From",
+            "To",
+            "Message-ID",
+            "In-Reply-To",
+            "References",
+            "Content-Language",
+            "Reply-To",
+            "X-Returns-Hub-Kind",
+        ):
             assert parsed[header] == again[header], header
         assert parsed["Message-ID"] == f"<{row.message_key}@{MAIL_DOMAIN}>"
         assert parsed["In-Reply-To"] == f"<{r.rma.lower()}.returns@{MAIL_DOMAIN}>"
@@ -216,8 +257,9 @@ def test_without_an_smtp_url_mail_is_written_as_eml_files(session, session_facto
     assert len(list(folder.glob("*.eml"))) == 2
 
 
-def test_a_refused_recipient_is_dead_at_once_and_the_others_are_sent(session, session_factory, workflow,
-                                                                    mail_runtime, smtp, clock):
+def test_a_refused_recipient_is_dead_at_once_and_the_others_are_sent(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
     smtp.refuse("gone@example.nl")
     approve(session, session_factory, workflow, clock, customer_email="gone@example.nl")
 
@@ -269,36 +311,44 @@ def test_smtp_credentials_from_the_url_log_in(session, session_factory, workflow
     assert [m.login for m in smtp.received] == ["hub@shop.example", "hub@shop.example"]
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("smtp://mail.example", ("mail.example", 25, "plain", None, None)),
-    ("smtp://mail.example:2525", ("mail.example", 2525, "plain", None, None)),
-    ("smtp+starttls://mail.example", ("mail.example", 587, "starttls", None, None)),
-    ("smtp+starttls://mail.example:2587", ("mail.example", 2587, "starttls", None, None)),
-    ("smtps://mail.example", ("mail.example", 465, "ssl", None, None)),
-    ("smtp://mail.example:587?starttls=true", ("mail.example", 587, "starttls", None, None)),
-    ("SMTP://Mail.Example?StartTLS=Yes", ("mail.example", 587, "starttls", None, None)),
-    ("smtp://mail.example?starttls=false", ("mail.example", 25, "plain", None, None)),
-    ("smtp://apikey:s3cret@mail.example:587?starttls=1", ("mail.example", 587, "starttls", "apikey", "s3cret")),
-    ("smtps://me%40shop.example:p%40ss%3Aw%2Frd%20%25@smtp.shop.example",
-     ("smtp.shop.example", 465, "ssl", "me@shop.example", "p@ss:w/rd %")),
-    ("smtp://only-user@mail.example", ("mail.example", 25, "plain", "only-user", None)),
-    ("smtp://[::1]:2525", ("::1", 2525, "plain", None, None)),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example", ("mail.example", 25, "plain", None, None)),
+        ("smtp://mail.example:2525", ("mail.example", 2525, "plain", None, None)),
+        ("smtp+starttls://mail.example", ("mail.example", 587, "starttls", None, None)),
+        ("smtp+starttls://mail.example:2587", ("mail.example", 2587, "starttls", None, None)),
+        ("smtps://mail.example", ("mail.example", 465, "ssl", None, None)),
+        ("smtp://mail.example:587?starttls=true", ("mail.example", 587, "starttls", None, None)),
+        ("SMTP://Mail.Example?StartTLS=Yes", ("mail.example", 587, "starttls", None, None)),
+        ("smtp://mail.example?starttls=false", ("mail.example", 25, "plain", None, None)),
+        ("smtp://apikey:s3cret@mail.example:587?starttls=1", ("mail.example", 587, "starttls", "apikey", "s3cret")),
+        (
+            "smtps://me%40shop.example:p%40ss%3Aw%2Frd%20%25@smtp.shop.example",
+            ("smtp.shop.example", 465, "ssl", "me@shop.example", "p@ss:w/rd %"),
+        ),
+        ("smtp://only-user@mail.example", ("mail.example", 25, "plain", "only-user", None)),
+        ("smtp://[::1]:2525", ("::1", 2525, "plain", None, None)),
+    ],
+)
 def test_smtp_urls_are_parsed(url, expected):
     c = SmtpConfig.from_url(url)
     assert (c.host, c.port, c.security, c.username, c.password) == expected
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("http://mail.example", "must start with smtp://, smtp+starttls:// or smtps://"),
-    ("mail.example:25", "must start with smtp://"),
-    ("", "must start with smtp://"),
-    ("smtp://", "has no host"),
-    ("smtp://:25", "has no host"),
-    ("smtp://user:pw@", "has no host"),
-    ("smtp://mail.example:port", "has a bad port"),
-    ("smtp://mail.example:99999", "has a bad port"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://mail.example", "must start with smtp://, smtp+starttls:// or smtps://"),
+        ("mail.example:25", "must start with smtp://"),
+        ("", "must start with smtp://"),
+        ("smtp://", "has no host"),
+        ("smtp://:25", "has no host"),
+        ("smtp://user:pw@", "has no host"),
+        ("smtp://mail.example:port", "has a bad port"),
+        ("smtp://mail.example:99999", "has a bad port"),
+    ],
+)
 def test_bad_smtp_urls_name_the_problem(url, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         SmtpConfig.from_url(url)

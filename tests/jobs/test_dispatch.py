@@ -34,8 +34,9 @@ def test_the_backoff_doubles_up_to_an_hour():
     assert [backoff(n).total_seconds() for n in range(1, 10)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
-def test_a_committed_change_survives_the_mail_server_being_away(session, session_factory, workflow, mail_runtime,
-                                                                 smtp, clock):
+def test_a_committed_change_survives_the_mail_server_being_away(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
     r = _return(session, workflow, clock, customer_email="sanne@example.nl")
     smtp.stop()
     assert not smtp.running
@@ -95,8 +96,7 @@ def test_a_committed_change_survives_the_mail_server_being_away(session, session
     assert len(smtp.received) == 2
 
 
-def test_a_rolled_back_change_writes_and_sends_nothing(session, session_factory, workflow, mail_runtime, smtp,
-                                                       clock):
+def test_a_rolled_back_change_writes_and_sends_nothing(session, session_factory, workflow, mail_runtime, smtp, clock):
     r = _return(session, workflow, clock)
     assert outbox(session_factory) == []  # a new request tells nobody in the default workflow
 
@@ -151,8 +151,9 @@ class GatedAdapter:
         return self.inner.send(notification)
 
 
-def test_two_dispatchers_deliver_each_message_exactly_once(session, session_factory, workflow, mail_runtime, smtp,
-                                                           clock):
+def test_two_dispatchers_deliver_each_message_exactly_once(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
     for i in range(15):
         r = make_return(session, workflow, now=clock(), customer_email=f"customer{i}@example.nl")
         move_return(session, workflow, SYSTEM, r.rma, "approved", now=clock())
@@ -165,8 +166,9 @@ def test_two_dispatchers_deliver_each_message_exactly_once(session, session_fact
     unavailable = {"slack": "Slack is off"}
 
     def run(name: str) -> DispatchReport:
-        return dispatch(session_factory, {"email": workers[name]}, clock=clock, worker=name, batch=3,
-                        unavailable=unavailable)
+        return dispatch(
+            session_factory, {"email": workers[name]}, clock=clock, worker=name, batch=3, unavailable=unavailable
+        )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = list(pool.map(run, workers))
@@ -191,8 +193,9 @@ def test_two_dispatchers_deliver_each_message_exactly_once(session, session_fact
     assert len(smtp.received) == 30
 
 
-def test_a_claim_left_by_a_crashed_dispatcher_is_taken_over(session, session_factory, workflow, mail_runtime, smtp,
-                                                            clock):
+def test_a_claim_left_by_a_crashed_dispatcher_is_taken_over(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
     r = _return(session, workflow, clock, customer_email="sanne@example.nl")
     move(session_factory, workflow, r.rma, "approved", now=clock())
     with unit_of_work(session_factory) as s:
@@ -226,8 +229,9 @@ class SlowSmtp:
         return self.inner.send(notification)
 
 
-def test_a_slow_batch_is_not_sent_twice_when_another_dispatcher_takes_over(session, session_factory, workflow,
-                                                                          mail_runtime, smtp, clock):
+def test_a_slow_batch_is_not_sent_twice_when_another_dispatcher_takes_over(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
     for i in range(15):
         r = make_return(session, workflow, now=clock(), customer_email=f"customer{i}@example.nl")
         move_return(session, workflow, SYSTEM, r.rma, "approved", now=clock())
@@ -249,8 +253,9 @@ def test_a_slow_batch_is_not_sent_twice_when_another_dispatcher_takes_over(sessi
     assert {n.status for n in outbox(session_factory, channel="email")} == {NotificationStatus.SENT}
 
 
-def test_dead_after_max_attempts_then_retried_by_a_lead(session, session_factory, workflow, mail_runtime, smtp,
-                                                         clock, app, client):
+def test_dead_after_max_attempts_then_retried_by_a_lead(
+    session, session_factory, workflow, mail_runtime, smtp, clock, app, client
+):
     rt = replace(mail_runtime, settings=replace(mail_runtime.settings, outbox_max_attempts=2))
     lead = make_user(session, team="logistics", role="lead", email="lead@shop.example")
     r = _return(session, workflow, clock, customer_email="sanne@example.nl", customer_name="Sanne de Vries")
@@ -319,8 +324,9 @@ def test_dead_after_max_attempts_then_retried_by_a_lead(session, session_factory
     assert len(smtp.received) == 1
 
 
-def test_a_channel_without_adapter_is_skipped_with_the_reason(session, session_factory, workflow, mail_runtime,
-                                                              smtp, clock):
+def test_a_channel_without_adapter_is_skipped_with_the_reason(
+    session, session_factory, workflow, mail_runtime, smtp, clock
+):
     r = _return(session, workflow, clock)
     move(session_factory, workflow, r.rma, "approved", now=clock())
 
@@ -368,8 +374,9 @@ def test_a_slow_run_tries_each_row_once_and_leaves_no_claim_behind(session, sess
     adapter = SlowAndFailing(clock)
 
     # one row per claim: by the time the last is tried, the first is due again (30 s backoff)
-    report = dispatch(session_factory, {"email": adapter}, clock=clock, worker="w", batch=1,
-                      unavailable={"slack": "off"})
+    report = dispatch(
+        session_factory, {"email": adapter}, clock=clock, worker="w", batch=1, unavailable={"slack": "off"}
+    )
 
     assert (report.retried, report.skipped) == (2, 1)
     assert sorted(adapter.attempts) == sorted(n.id for n in outbox(session_factory, channel="email"))

@@ -15,12 +15,25 @@ def test_housekeeping_keeps_what_is_recent_or_failed(runtime, session, now):
     old, recent = now - timedelta(days=40), now - timedelta(days=2)
     for status in NotificationStatus:
         for at in (old, recent):
-            session.add(Notification(channel="email", kind="handoff", recipient="x@shop.example", payload={},
-                                     status=status, created_at=at, next_attempt_at=at))
-    session.add_all([ProcessedRequest(key="event:old", received_at=old),
-                     ProcessedRequest(key="event:new", received_at=recent),
-                     LoginAttempt(email="a@b.cc", ip="1.2.3.4", at=now - timedelta(days=2)),
-                     LoginAttempt(email="a@b.cc", ip="1.2.3.4", at=now - timedelta(minutes=5))])
+            session.add(
+                Notification(
+                    channel="email",
+                    kind="handoff",
+                    recipient="x@shop.example",
+                    payload={},
+                    status=status,
+                    created_at=at,
+                    next_attempt_at=at,
+                )
+            )
+    session.add_all(
+        [
+            ProcessedRequest(key="event:old", received_at=old),
+            ProcessedRequest(key="event:new", received_at=recent),
+            LoginAttempt(email="a@b.cc", ip="1.2.3.4", at=now - timedelta(days=2)),
+            LoginAttempt(email="a@b.cc", ip="1.2.3.4", at=now - timedelta(minutes=5)),
+        ]
+    )
     session.commit()
     runtime.clock = lambda: now
 

@@ -48,8 +48,9 @@ def test_building_twice_gives_the_same_ids(runtime):
 
 
 def test_digest_jobs_run_at_the_digest_time_in_the_teams_zone_on_its_working_days(workflow, runtime):
-    wf = with_team(workflow, "warehouse", timezone=ZoneInfo("America/New_York"),
-                   working_days=frozenset({0, 1, 2, 3, 4, 5}))  # and Saturdays
+    wf = with_team(
+        workflow, "warehouse", timezone=ZoneInfo("America/New_York"), working_days=frozenset({0, 1, 2, 3, 4, 5})
+    )  # and Saturdays
     wf = with_team(wf, "logistics", digest_time=None)
     wf = with_team(wf, "customer_service", digest_time=time(8, 30))
     jobs = _jobs(build_scheduler(replace(runtime, workflow=wf)))
@@ -81,8 +82,10 @@ def test_a_digest_job_sends_only_its_teams_digest(runtime):
     job = _jobs(build_scheduler(runtime))["digest-warehouse"]
     runtime.clock = lambda: utc(2026, 3, 5, 8)
     job.func(*job.args, **job.kwargs)
-    assert {(n.payload["team"], n.channel) for n in digests(runtime)} == {("warehouse", "slack"),
-                                                                          ("warehouse", "email")}
+    assert {(n.payload["team"], n.channel) for n in digests(runtime)} == {
+        ("warehouse", "slack"),
+        ("warehouse", "email"),
+    }
 
 
 def test_a_job_that_raises_is_logged_and_the_next_run_goes_on(session, workflow, runtime, now, caplog):
@@ -107,8 +110,10 @@ def test_a_job_that_raises_is_logged_and_the_next_run_goes_on(session, workflow,
         job.func(*job.args, **job.kwargs)
     assert alerts(runtime) == [(rma, "received", "overdue")]
     lines = [r.getMessage() for r in caplog.records if r.name == "jobs.delays"]
-    assert lines == ["delay scan: checked 1 return(s) whose alert time had come: 1 overdue; 0 snooze(s) ended; "
-                     "2 notification(s) queued"]
+    assert lines == [
+        "delay scan: checked 1 return(s) whose alert time had come: 1 overdue; 0 snooze(s) ended; "
+        "2 notification(s) queued"
+    ]
 
 
 def test_the_wrapper_logs_any_failing_job(runtime, caplog):

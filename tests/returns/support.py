@@ -10,9 +10,16 @@ from sqlalchemy import func, select
 from hub.returns.csv_import import COLUMNS
 
 DEFAULTS = {
-    "rma": "R-1", "order_number": "ORD-1", "customer_name": "Sanne de Vries",
-    "customer_email": "sanne@example.nl", "customer_locale": "nl", "delivered_on": "2026-03-01",
-    "sku": "TSHIRT-BLU-M", "product_name": "T-shirt blue M", "quantity": "1", "unit_price": "19.95",
+    "rma": "R-1",
+    "order_number": "ORD-1",
+    "customer_name": "Sanne de Vries",
+    "customer_email": "sanne@example.nl",
+    "customer_locale": "nl",
+    "delivered_on": "2026-03-01",
+    "sku": "TSHIRT-BLU-M",
+    "product_name": "T-shirt blue M",
+    "quantity": "1",
+    "unit_price": "19.95",
     "reason_code": "too_small",
 }
 

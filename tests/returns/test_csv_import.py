@@ -38,14 +38,32 @@ def failure(session, workflow, now, text: str | bytes, **kwargs) -> list[str]:
 
 
 def test_a_good_file_creates_each_return_with_its_items_stage_dates_and_created_event(session, workflow, now):
-    text = to_csv([
-        row(rma="r-1", stage="approved", created_at="2026-03-04T10:00:00Z", priority="high"),
-        row(rma="R-1", sku="JEANS-32", product_name="Jeans, slim 32", quantity="2", unit_price="59,95",
-            reason_code="changed_mind", reason_note="Too long,\nreally", stage="approved",
-            created_at="2026-03-04T10:00:00Z", priority="high"),
-        row(rma="R-2", order_number="ORD-2", customer_email="Tom@Example.NL", customer_locale="",
-            delivered_on="", carrier="PostNL", tracking_number="3SABC123"),
-    ])
+    text = to_csv(
+        [
+            row(rma="r-1", stage="approved", created_at="2026-03-04T10:00:00Z", priority="high"),
+            row(
+                rma="R-1",
+                sku="JEANS-32",
+                product_name="Jeans, slim 32",
+                quantity="2",
+                unit_price="59,95",
+                reason_code="changed_mind",
+                reason_note="Too long,\nreally",
+                stage="approved",
+                created_at="2026-03-04T10:00:00Z",
+                priority="high",
+            ),
+            row(
+                rma="R-2",
+                order_number="ORD-2",
+                customer_email="Tom@Example.NL",
+                customer_locale="",
+                delivered_on="",
+                carrier="PostNL",
+                tracking_number="3SABC123",
+            ),
+        ]
+    )
 
     report = run(session, workflow, now, text)
 
@@ -59,7 +77,8 @@ def test_a_good_file_creates_each_return_with_its_items_stage_dates_and_created_
     assert r1.stage_due_at == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
     assert r1.promised_by == created + timedelta(days=workflow.promise_days)
     assert [(i.sku, i.quantity, i.unit_price, i.reason_note) for i in r1.items] == [
-        ("TSHIRT-BLU-M", 1, Decimal("19.95"), None), ("JEANS-32", 2, Decimal("59.95"), "Too long,\nreally"),
+        ("TSHIRT-BLU-M", 1, Decimal("19.95"), None),
+        ("JEANS-32", 2, Decimal("59.95"), "Too long,\nreally"),
     ]
     assert (r2.stage, r2.created_at, r2.customer_email, r2.customer_locale) == ("new", now, "tom@example.nl", "en")
     assert (r2.carrier, r2.tracking_number, r2.delivered_on) == ("PostNL", "3SABC123", None)
@@ -73,8 +92,10 @@ def test_a_good_file_creates_each_return_with_its_items_stage_dates_and_created_
 
 
 def test_header_names_are_case_insensitive_trimmed_and_in_any_order(session, workflow, now):
-    text = " SKU ,Quantity,Unit Price,Reason_Code,Product_Name,RMA,Order_Number,Customer_Name,Customer_Email\n" \
-           "TSHIRT-BLU-M,1,19.95,too_small,T-shirt,R-1,ORD-1,Sanne,sanne@example.nl\n"
+    text = (
+        " SKU ,Quantity,Unit Price,Reason_Code,Product_Name,RMA,Order_Number,Customer_Name,Customer_Email\n"
+        "TSHIRT-BLU-M,1,19.95,too_small,T-shirt,R-1,ORD-1,Sanne,sanne@example.nl\n"
+    )
     report = run(session, workflow, now, text)
     assert report.imported == 1
     assert session.scalar(select(Return.order_number)) == "ORD-1"
@@ -96,35 +117,42 @@ def test_the_return_window_counts_from_created_at_so_history_imports(session, wo
 def test_progress_is_reported_up_to_the_total(session, workflow, now, monkeypatch):
     monkeypatch.setattr("hub.returns.csv_import.FLUSH_EVERY", 2)
     calls = []
-    run(session, workflow, now, to_csv([row(rma=f"R-{i}") for i in range(5)]),
-        progress=lambda done, total: calls.append((done, total)))
+    run(
+        session,
+        workflow,
+        now,
+        to_csv([row(rma=f"R-{i}") for i in range(5)]),
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
 
 
 # --- bad lines -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("overrides", "expected"), [
-    ({"customer_email": "sanne@"}, "line 3: customer_email: not an e-mail address: 'sanne@'"),
-    ({"reason_code": "ugly"}, "line 3: reason_code: unknown reason 'ugly'; reasons are: too_small"),
-    ({"sku": "giftcard"}, "line 3: sku: GIFTCARD cannot be returned (the return policy excludes it)"),
-    ({"category": "Swimwear"}, "line 3: category: swimwear items cannot be returned"),
-    ({"quantity": "two"}, "line 3: quantity: expected a whole number, got 'two'"),
-    ({"quantity": "0"}, "line 3: quantity: must be at least 1, got 0"),
-    ({"unit_price": "19.999"}, "line 3: unit_price: at most two decimals, got '19.999'"),
-    ({"stage": "limbo"}, "line 3: stage: unknown stage 'limbo'; open stages are: new, approved"),
-    ({"stage": "resolved"}, "line 3: stage: 'resolved' is a closed stage"),
-    ({"created_at": "05/03/2026"}, "line 3: created_at: expected a date like 2026-03-01"),
-    ({"created_at": "2026-03-06"}, "line 3: created_at: 2026-03-06 is in the future"),
-    ({"delivered_on": "2026-01-01"}, "line 3: delivered_on: outside the 30-day return window"),
-    ({"priority": "asap"}, "line 3: priority: expected one of low, normal, high, urgent, got 'asap'"),
-    ({"rma": "R 1"}, "line 3: rma: use letters, digits and - . _ only"),
-    ({"rma": " "}, "line 3: rma: required"),
-    ({"customer_name": ""}, "line 3: customer_name: required"),
-    ({"category": "x" * 61}, "line 3: category: at most 60 characters (got 61)"),
-])
-def test_each_bad_line_is_reported_with_its_line_number_column_and_reason(session, workflow, now, overrides,
-                                                                          expected):
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"customer_email": "sanne@"}, "line 3: customer_email: not an e-mail address: 'sanne@'"),
+        ({"reason_code": "ugly"}, "line 3: reason_code: unknown reason 'ugly'; reasons are: too_small"),
+        ({"sku": "giftcard"}, "line 3: sku: GIFTCARD cannot be returned (the return policy excludes it)"),
+        ({"category": "Swimwear"}, "line 3: category: swimwear items cannot be returned"),
+        ({"quantity": "two"}, "line 3: quantity: expected a whole number, got 'two'"),
+        ({"quantity": "0"}, "line 3: quantity: must be at least 1, got 0"),
+        ({"unit_price": "19.999"}, "line 3: unit_price: at most two decimals, got '19.999'"),
+        ({"stage": "limbo"}, "line 3: stage: unknown stage 'limbo'; open stages are: new, approved"),
+        ({"stage": "resolved"}, "line 3: stage: 'resolved' is a closed stage"),
+        ({"created_at": "05/03/2026"}, "line 3: created_at: expected a date like 2026-03-01"),
+        ({"created_at": "2026-03-06"}, "line 3: created_at: 2026-03-06 is in the future"),
+        ({"delivered_on": "2026-01-01"}, "line 3: delivered_on: outside the 30-day return window"),
+        ({"priority": "asap"}, "line 3: priority: expected one of low, normal, high, urgent, got 'asap'"),
+        ({"rma": "R 1"}, "line 3: rma: use letters, digits and - . _ only"),
+        ({"rma": " "}, "line 3: rma: required"),
+        ({"customer_name": ""}, "line 3: customer_name: required"),
+        ({"category": "x" * 61}, "line 3: category: at most 60 characters (got 61)"),
+    ],
+)
+def test_each_bad_line_is_reported_with_its_line_number_column_and_reason(session, workflow, now, overrides, expected):
     text = to_csv([row(rma="R-0"), row(**overrides)])
     errors = failure(session, workflow, now, text)
     assert len(errors) == 1
@@ -153,10 +181,15 @@ def test_every_bad_line_is_listed_and_nothing_is_imported(session, workflow, now
 
 
 def test_skip_bad_rows_imports_the_good_returns_and_skips_a_return_with_any_bad_line(session, workflow, now):
-    text = to_csv([
-        row(rma="R-1"), row(rma="R-2"), row(rma="R-2", reason_code="meh"), row(rma="R-3", customer_email="x"),
-        row(rma="R-4"),
-    ])
+    text = to_csv(
+        [
+            row(rma="R-1"),
+            row(rma="R-2"),
+            row(rma="R-2", reason_code="meh"),
+            row(rma="R-3", customer_email="x"),
+            row(rma="R-4"),
+        ]
+    )
     report = run(session, workflow, now, text, skip_bad_rows=True)
     assert [str(e).split(":")[0] for e in report.errors] == ["line 4", "line 5"]
     assert (report.imported, report.imported_lines, report.skipped) == (2, 2, ["R-2", "R-3"])
@@ -181,13 +214,15 @@ def test_a_line_with_too_few_fields_or_a_value_in_an_unnamed_column_is_bad(sessi
 
 def test_missing_required_columns_are_named_before_any_row_is_read(session, workflow, now):
     columns = tuple(c for c in DEFAULTS if c not in ("quantity", "customer_email"))
-    text = to_csv([row()], columns=columns) + "this line is not even valid,\"\n"
+    text = to_csv([row()], columns=columns) + 'this line is not even valid,"\n'
     assert failure(session, workflow, now, text) == ["line 1: missing required columns customer_email, quantity"]
 
 
 def test_unknown_and_repeated_columns_are_named(session, workflow, now):
-    text = "rma,order_number,customer_name,customer_email,sku,product_name,quantity,unit_price,reason_code," \
-           "Colour,SKU,size\n"
+    text = (
+        "rma,order_number,customer_name,customer_email,sku,product_name,quantity,unit_price,reason_code,"
+        "Colour,SKU,size\n"
+    )
     assert failure(session, workflow, now, text) == [
         "line 1: column sku appears twice (columns 5 and 11)",
         "line 1: unknown columns Colour, size; the columns are: " + ", ".join(COLUMNS),
@@ -230,8 +265,10 @@ def test_an_rma_created_meanwhile_by_someone_else_fails_the_import_cleanly(sessi
     monkeypatch.setattr("hub.returns.csv_import._existing", lambda session, rmas: {})  # as if it came after the look-up
     errors = failure(session, workflow, now, to_csv([row(rma="R-0"), row(rma="R-1")]))
     session.rollback()
-    assert errors == ["another import or user created some of these RMAs meanwhile; "
-                      "nothing was imported: run the import again to skip them"]
+    assert errors == [
+        "another import or user created some of these RMAs meanwhile; "
+        "nothing was imported: run the import again to skip them"
+    ]
     assert session.scalars(select(Return.rma)).all() == ["R-1"]
 
 
@@ -239,10 +276,12 @@ def test_an_rma_created_meanwhile_by_someone_else_fails_the_import_cleanly(sessi
 
 
 def test_a_utf8_bom_windows_line_endings_quoted_newlines_and_blank_trailing_lines_are_read(session, workflow, now):
-    text = to_csv([
-        row(rma="R-1", customer_name="Zoë Müller", reason_note="Seam torn,\nleft sleeve"),
-        row(rma="R-2", quantity="x"),
-    ]).replace("\n", "\r\n")
+    text = to_csv(
+        [
+            row(rma="R-1", customer_name="Zoë Müller", reason_note="Seam torn,\nleft sleeve"),
+            row(rma="R-2", quantity="x"),
+        ]
+    ).replace("\n", "\r\n")
     data = b"\xef\xbb\xbf" + (text + "\r\n\r\n").encode("utf-8")
     # line 2 spans two physical lines, so R-2 is on line 4
     assert failure(session, workflow, now, data) == ["line 4: quantity: expected a whole number, got 'x'"]

@@ -35,8 +35,7 @@ def runtime(runtime: Runtime, clock: Clock) -> Runtime:
 def people(session):
     """Alice (customer service, no Slack), Bob (logistics, linked to Slack), Carol (warehouse), all committed."""
     alice = make_user(session, team="customer_service", email="alice@shop.example", name="Alice Service")
-    bob = make_user(session, team="logistics", email="bob.k@shop.example", name="Bob Logistics",
-                    slack_user_id="U0BOB")
+    bob = make_user(session, team="logistics", email="bob.k@shop.example", name="Bob Logistics", slack_user_id="U0BOB")
     carol = make_user(session, team="warehouse", email="carol@shop.example", name="Carol Warehouse")
     session.commit()
     return alice, bob, carol
@@ -48,18 +47,26 @@ def _comment(session_factory, workflow, author: User, rma: str, body: str, now):
         add_comment(s, workflow, actor, rma, body, now=now)
 
 
-def test_a_mention_tells_the_mentioned_users_and_not_the_author(session, session_factory, workflow, mail_runtime,
-                                                                smtp, clock, people):
+def test_a_mention_tells_the_mentioned_users_and_not_the_author(
+    session, session_factory, workflow, mail_runtime, smtp, clock, people
+):
     alice, bob, carol = people
     r = make_return(session, workflow, now=clock(), customer_name="Sanne de Vries")
     session.commit()
 
-    _comment(session_factory, workflow, alice, r.rma,
-             "@Bob.K can you book a pickup? Photos attached. Thanks @carol. (me: @alice, @nobody)", clock())
+    _comment(
+        session_factory,
+        workflow,
+        alice,
+        r.rma,
+        "@Bob.K can you book a pickup? Photos attached. Thanks @carol. (me: @alice, @nobody)",
+        clock(),
+    )
 
     rows = outbox(session_factory)
     assert {(n.channel, n.kind, n.recipient) for n in rows} == {
-        ("email", "mention", "bob.k@shop.example"), ("slack", "mention", "U0BOB"),
+        ("email", "mention", "bob.k@shop.example"),
+        ("slack", "mention", "U0BOB"),
         ("email", "mention", "carol@shop.example"),
     }
     assert all(n.return_id == r.id for n in rows)
@@ -74,7 +81,7 @@ def test_a_mention_tells_the_mentioned_users_and_not_the_author(session, session
     assert to_bob.message["In-Reply-To"] == f"<{r.rma.lower()}.returns@{MAIL_DOMAIN}>"
     text, html = to_bob.part("plain"), to_bob.part("html")
     assert "Hello Bob Logistics," in text
-    assert f"Alice Service mentioned you in a comment on {r.rma} (Sanne de Vries, now in \"New request\")" in text
+    assert f'Alice Service mentioned you in a comment on {r.rma} (Sanne de Vries, now in "New request")' in text
     assert "@Bob.K can you book a pickup?" in text
     assert f"{BASE_URL}/returns/{r.rma}" in text
     assert f'href="{BASE_URL}/returns/{r.rma}"' in html
@@ -123,9 +130,10 @@ def test_a_comment_from_the_web_mentions_people(session, session_factory, workfl
     session.commit()
     token = login(client, alice.email)
 
-    resp = client.post(f"/returns/{r.rma}/comment", data={"body": "@bob.k please book the pickup",
-                                                          "csrf_token": token})
+    resp = client.post(f"/returns/{r.rma}/comment", data={"body": "@bob.k please book the pickup", "csrf_token": token})
 
     assert resp.status_code == 302
-    assert {(n.channel, n.recipient) for n in outbox(session_factory)} == {("email", "bob.k@shop.example"),
-                                                                           ("slack", "U0BOB")}
+    assert {(n.channel, n.recipient) for n in outbox(session_factory)} == {
+        ("email", "bob.k@shop.example"),
+        ("slack", "U0BOB"),
+    }

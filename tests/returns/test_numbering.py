@@ -14,8 +14,16 @@ def test_a_generated_rma_taken_meanwhile_by_another_app_server_is_numbered_again
     make_return(session, workflow, now=now, rma="RMA-1001")
     taken = svc.next_rma(session)  # this server's number for its new return...
     make_return(session, workflow, now=now, rma=taken)  # ...which another server committed meanwhile
-    fresh = Return(rma=taken, order_number="ORD-9", customer_name="A", customer_email="a@b.cc",
-                   customer_locale="en", stage="new", stage_entered_at=now, promised_by=now)
+    fresh = Return(
+        rma=taken,
+        order_number="ORD-9",
+        customer_name="A",
+        customer_email="a@b.cc",
+        customer_locale="en",
+        stage="new",
+        stage_entered_at=now,
+        promised_by=now,
+    )
     svc._insert_numbered(session, fresh, generated=True)
     assert fresh.rma == "RMA-1003"
 

@@ -96,8 +96,9 @@ def test_reopen_belongs_to_the_team_that_gets_it_back(session, workflow, now):
     cs = make_user(session, team="customer_service")
     wh = make_user(session, team="warehouse")
     r = make_return(session, workflow, stage="inspected", now=now)
-    svc.close_return(session, workflow, Actor.person(cs, Channel.WEB), r.rma, "resolved", resolution="exchange",
-                     now=now)
+    svc.close_return(
+        session, workflow, Actor.person(cs, Channel.WEB), r.rma, "resolved", resolution="exchange", now=now
+    )
     assert r.is_closed
     assert r.resolution.value == "exchange"
     with pytest.raises(PermissionDenied):
@@ -160,6 +161,7 @@ def test_a_failed_change_writes_nothing(session_factory, workflow, now):
         rma = make_return(s, workflow, now=now).rma
     with session_factory() as s:
         before = s.scalar(select(func.count()).select_from(Event))
+
     def move_then_fail() -> None:
         with unit_of_work(session_factory) as s:
             svc.move_return(s, workflow, SYSTEM, rma, "approved", now=now)
@@ -218,9 +220,9 @@ def test_flag_unflag_comment_and_shipping(session, workflow, now):
 def test_create_validates_like_the_import(session, workflow, now):
     cs = make_user(session, team="customer_service")
     draft = make_draft(
-        customer_email="not-an-email", delivered_on=(now - timedelta(days=45)).date().isoformat(),
-        items=[ItemDraft(sku="GIFTCARD", product_name="Gift card", quantity="0", unit_price="-1",
-                         reason_code="meh")],
+        customer_email="not-an-email",
+        delivered_on=(now - timedelta(days=45)).date().isoformat(),
+        items=[ItemDraft(sku="GIFTCARD", product_name="Gift card", quantity="0", unit_price="-1", reason_code="meh")],
     )
     with pytest.raises(ValidationFailed) as exc:
         svc.create_return(session, workflow, Actor.person(cs, Channel.WEB), draft, now=now)

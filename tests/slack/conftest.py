@@ -37,8 +37,13 @@ def slack_api() -> Iterator[FakeSlackApi]:
 @pytest.fixture
 def slack_runtime(runtime: Runtime, slack_api: FakeSlackApi, clock: Clock) -> Runtime:
     """The test runtime with Slack configured against the fake Web API."""
-    settings = replace(runtime.settings, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                       slack_api_url=slack_api.url, base_url=BASE_URL)
+    settings = replace(
+        runtime.settings,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack_api.url,
+        base_url=BASE_URL,
+    )
     return replace(runtime, settings=settings, clock=clock)
 
 
@@ -63,6 +68,7 @@ def slack(slack_app: Flask, slack_api: FakeSlackApi) -> SlackRequests:
 @pytest.fixture
 def people(session: Session, slack_api: FakeSlackApi) -> People:
     """Users on each team, linked to the fake workspace's members."""
+
     def user(email: str, name: str, team: str | None, slack_id: str | None, role: Role = Role.MEMBER) -> int:
         u = make_user(session, team=team, role=role, email=email, name=name, slack_user_id=slack_id)
         slack_api.add_user(slack_id or "UNEW", email, name)
@@ -84,6 +90,7 @@ def people(session: Session, slack_api: FakeSlackApi) -> People:
 @pytest.fixture
 def new_return(session: Session, workflow: Workflow, clock: Clock):
     """Creates a return (committed) in a stage: new_return(stage="received", **draft fields)."""
+
     def make(stage: str | None = None, **overrides: Any) -> Return:
         r = make_return(session, workflow, stage=stage, now=clock(), **overrides)
         session.commit()

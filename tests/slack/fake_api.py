@@ -111,8 +111,9 @@ class FakeSlackApi:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-slack-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack-api", daemon=True
+        )
         self._thread.start()
 
     # --- set-up -------------------------------------------------------------------------------------
@@ -136,8 +137,15 @@ class FakeSlackApi:
     def add_channel(self, name: str, channel_id: str) -> None:
         self.channels[name] = channel_id
 
-    def fail(self, method: str, status: int = 200, *, error: str | None = None, retry_after: int | None = None,
-             times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int = 200,
+        *,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next `times` calls of `method` with this failure."""
         with self._lock:
             queue = self._failures.setdefault(method, deque())
@@ -182,8 +190,9 @@ class FakeSlackApi:
 
     # --- answers ------------------------------------------------------------------------------------
 
-    def _answer(self, method: str, args: dict[str, Any], token: str | None,
-                path: str) -> tuple[int, Any, dict[str, str]]:
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str | None, path: str
+    ) -> tuple[int, Any, dict[str, str]]:
         gate = self._holds.get(method)
         if gate is not None:
             gate.wait(10)
@@ -224,8 +233,12 @@ class FakeSlackApi:
         channel = self._channel_id(str(args.get("channel", "")))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": channel, "ts": self._next_ts(),
-                "message": {"text": args.get("text"), "blocks": args.get("blocks")}}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": self._next_ts(),
+            "message": {"text": args.get("text"), "blocks": args.get("blocks")},
+        }
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
@@ -252,4 +265,3 @@ class FakeSlackApi:
             if (user.email or "").lower() == email:
                 return {"ok": True, "user": {"id": user.id, "name": user.name, "profile": {"email": user.email}}}
         return {"ok": False, "error": "users_not_found"}
-

@@ -24,8 +24,12 @@ from tests.slack.fake_api import Call, FakeSlackApi
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
 BASE_URL = "https://returns.shop.example"
-CHANNELS = {"#returns-customer-service": "CCS", "#returns-logistics": "CLOG", "#returns-warehouse": "CWH",
-            "#returns-escalations": "CESC"}
+CHANNELS = {
+    "#returns-customer-service": "CCS",
+    "#returns-logistics": "CLOG",
+    "#returns-warehouse": "CWH",
+    "#returns-escalations": "CESC",
+}
 _seq = itertools.count(1)
 
 
@@ -47,75 +51,154 @@ class SlackRequests:
         """Until the work Bolt runs after each acknowledgement is done (no fixed sleeps)."""
         assert self.ctx.wait_idle(10), "the Slack listeners did not finish within 10 s"
 
-    def post(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
-             headers: dict[str, str] | None = None, wait: bool = True) -> Any:
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+        wait: bool = True,
+    ) -> Any:
         ts = int(time.time()) if timestamp is None else timestamp
-        all_headers = {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": signature or sign(body, ts),
-                       "Content-Type": content_type, **(headers or {})}
+        all_headers = {
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": signature or sign(body, ts),
+            "Content-Type": content_type,
+            **(headers or {}),
+        }
         response = self.client.post("/slack/events", data=body.encode(), headers=all_headers)
         if wait:
             self.wait()
         return response
 
-    def command(self, text: str, user: str = "UCS", *, trigger_id: str | None = None, channel: str = "CCS",
-                **kwargs: Any) -> Any:
+    def command(
+        self, text: str, user: str = "UCS", *, trigger_id: str | None = None, channel: str = "CCS", **kwargs: Any
+    ) -> Any:
         """/returns <text> typed by `user` in `channel`."""
         trigger_id = trigger_id or f"trigger-{next(_seq)}"
         fields = {
-            "token": "deprecated-verification-token", "team_id": "T1", "team_domain": "shop", "channel_id": channel,
-            "channel_name": "returns", "user_id": user, "user_name": user.lower(), "command": self.ctx.command,
-            "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
-            "response_url": self.api.response_url(trigger_id), "trigger_id": trigger_id,
+            "token": "deprecated-verification-token",
+            "team_id": "T1",
+            "team_domain": "shop",
+            "channel_id": channel,
+            "channel_name": "returns",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": self.ctx.command,
+            "text": text,
+            "api_app_id": "A1",
+            "is_enterprise_install": "false",
+            "response_url": self.api.response_url(trigger_id),
+            "trigger_id": trigger_id,
         }
         return self.post(urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
 
-    def action(self, action_id: str, value: str, *, user: str, message: dict[str, Any] | None = None,
-               channel: str = "CWH", ephemeral: bool = False, action_ts: str | None = None, **kwargs: Any) -> Any:
+    def action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        message: dict[str, Any] | None = None,
+        channel: str = "CWH",
+        ephemeral: bool = False,
+        action_ts: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """A click on a button of `message` (a channel message) or of an ephemeral reply."""
         ts = (message or {}).get("ts", "1772700000.000001")
         payload: dict[str, Any] = {
-            "type": "block_actions", "api_app_id": "A1", "token": "deprecated-verification-token",
-            "user": {"id": user, "username": user.lower(), "team_id": "T1"}, "team": {"id": "T1", "domain": "shop"},
+            "type": "block_actions",
+            "api_app_id": "A1",
+            "token": "deprecated-verification-token",
+            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "team": {"id": "T1", "domain": "shop"},
             "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral},
-            "trigger_id": f"trigger-{next(_seq)}", "channel": {"id": channel, "name": "returns"},
+            "trigger_id": f"trigger-{next(_seq)}",
+            "channel": {"id": channel, "name": "returns"},
             "response_url": self.api.response_url(f"action-{next(_seq)}"),
-            "actions": [{"action_id": action_id, "block_id": "actions", "type": "button", "value": value,
-                         "text": {"type": "plain_text", "text": action_id},
-                         "action_ts": action_ts or f"{time.time():.6f}"}],
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "actions",
+                    "type": "button",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": action_id},
+                    "action_ts": action_ts or f"{time.time():.6f}",
+                }
+            ],
         }
         if message is not None and not ephemeral:
-            payload["message"] = {"type": "message", "ts": ts, "text": message.get("text", ""),
-                                  "blocks": message.get("blocks", []), "user": "UBOT", "bot_id": "BBOT"}
+            payload["message"] = {
+                "type": "message",
+                "ts": ts,
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks", []),
+                "user": "UBOT",
+                "bot_id": "BBOT",
+            }
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kwargs)
 
-    def submit(self, callback_id: str, values: dict[str, str], *, user: str, view_id: str = "VNEW",
-               private_metadata: str = "", **kwargs: Any) -> Any:
+    def submit(
+        self,
+        callback_id: str,
+        values: dict[str, str],
+        *,
+        user: str,
+        view_id: str = "VNEW",
+        private_metadata: str = "",
+        **kwargs: Any,
+    ) -> Any:
         """A modal submitted with these values (block id -> text, option value or date)."""
         state = {}
         for block_id, value in values.items():
             if block_id in ("priority", "item_reason_code", "resolution"):
-                element = {"type": "static_select",
-                           "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}
-                           if value else None}
+                element = {
+                    "type": "static_select",
+                    "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}
+                    if value
+                    else None,
+                }
             elif block_id == "delivered_on":
                 element = {"type": "datepicker", "selected_date": value or None}
             else:
                 element = {"type": "plain_text_input", "value": value or None}
             state[block_id] = {"value": element}
         payload = {
-            "type": "view_submission", "api_app_id": "A1", "token": "deprecated-verification-token",
-            "team": {"id": "T1", "domain": "shop"}, "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "type": "view_submission",
+            "api_app_id": "A1",
+            "token": "deprecated-verification-token",
+            "team": {"id": "T1", "domain": "shop"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
             "trigger_id": f"trigger-{next(_seq)}",
-            "view": {"id": view_id, "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
-                     "hash": "1.abc", "state": {"values": state}, "team_id": "T1", "app_id": "A1"},
+            "view": {
+                "id": view_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "hash": "1.abc",
+                "state": {"values": state},
+                "team_id": "T1",
+                "app_id": "A1",
+            },
         }
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kwargs)
 
     def event(self, event: dict[str, Any], *, event_id: str, **kwargs: Any) -> Any:
         """An Events API callback (JSON body)."""
-        body = json.dumps({"token": "deprecated-verification-token", "team_id": "T1", "api_app_id": "A1",
-                           "event": event, "type": "event_callback", "event_id": event_id,
-                           "event_time": int(time.time())})
+        body = json.dumps(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+            }
+        )
         return self.post(body, "application/json", **kwargs)
 
     def replies(self) -> list[Call]:

@@ -50,8 +50,15 @@ def test_the_handoff_message_has_the_facts_and_claim_move_and_open_buttons(hando
     r, message = handoff
     assert message["channel"] == "CWH"
     text = message_text(message)
-    for fact in (r.rma, "Warehouse", "Received — to inspect", "from Logistics", "box slightly dented",
-                 "TSHIRT-BLU-M", "<!date^"):
+    for fact in (
+        r.rma,
+        "Warehouse",
+        "Received — to inspect",
+        "from Logistics",
+        "box slightly dented",
+        "TSHIRT-BLU-M",
+        "<!date^",
+    ):
         assert fact in text
     assert _buttons(message["blocks"]) == ["claim", "move:inspected", "open_board"]
 
@@ -111,8 +118,9 @@ def test_an_unmapped_clicker_is_told_to_ask_an_admin(slack, people, handoff, ses
     assert fetch(session_factory, r.rma).assignee_id is None
 
 
-def test_a_click_on_an_out_of_date_message_changes_nothing_and_says_so(slack, people, handoff, session_factory,
-                                                                       workflow, clock):
+def test_a_click_on_an_out_of_date_message_changes_nothing_and_says_so(
+    slack, people, handoff, session_factory, workflow, clock
+):
     r, message = handoff
     with unit_of_work(session_factory) as s:
         move_return(s, workflow, Actor.person(s.get(User, people.lead), Channel.WEB), r.rma, "inspected", now=clock())
@@ -131,8 +139,14 @@ def test_a_retried_click_is_applied_once(slack, people, handoff, session_factory
     value = action_value(r.rma, "received")
 
     slack.action("move:inspected", value, user="UWH", message=message, action_ts="1772700123.000100")
-    slack.action("move:inspected", value, user="UWH", message=message, action_ts="1772700123.000100",
-                 headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    slack.action(
+        "move:inspected",
+        value,
+        user="UWH",
+        message=message,
+        action_ts="1772700123.000100",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
 
     assert [e.kind for e in events_of(session_factory, r.rma)].count("moved") == 2  # the handoff, then one click
     assert len(slack.api.calls_to("chat.update")) == 1
@@ -141,11 +155,25 @@ def test_a_retried_click_is_applied_once(slack, people, handoff, session_factory
 
 def test_a_move_that_needs_a_resolution_asks_for_it_in_a_modal(slack, people, new_return, session_factory):
     r = new_return(stage="inspected")
-    message = {"ts": "1772700000.000009", "text": "x", "blocks": [
-        {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": f"{r.rma} is yours"}},
-        {"type": "actions", "block_id": "actions", "elements": [
-            {"type": "button", "action_id": "move:resolved", "value": action_value(r.rma, "inspected"),
-             "text": {"type": "plain_text", "text": "Move to Resolved"}}]}]}
+    message = {
+        "ts": "1772700000.000009",
+        "text": "x",
+        "blocks": [
+            {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": f"{r.rma} is yours"}},
+            {
+                "type": "actions",
+                "block_id": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "move:resolved",
+                        "value": action_value(r.rma, "inspected"),
+                        "text": {"type": "plain_text", "text": "Move to Resolved"},
+                    }
+                ],
+            },
+        ],
+    }
 
     slack.action("move:resolved", action_value(r.rma, "inspected"), user="UCS", message=message, channel="CCS")
 
@@ -156,15 +184,25 @@ def test_a_move_that_needs_a_resolution_asks_for_it_in_a_modal(slack, people, ne
     assert fetch(session_factory, r.rma).stage == "inspected"
 
     # submitted without a resolution: the error shows next to the field, the modal stays open
-    resp = slack.submit("move_return", {"resolution": "", "note": ""}, user="UCS", view_id="VMOVE",
-                        private_metadata=view["private_metadata"])
+    resp = slack.submit(
+        "move_return",
+        {"resolution": "", "note": ""},
+        user="UCS",
+        view_id="VMOVE",
+        private_metadata=view["private_metadata"],
+    )
     body = resp.get_json()
     assert body["response_action"] == "errors"
     assert "choose how it was resolved" in body["errors"]["resolution"]
     assert fetch(session_factory, r.rma).stage == "inspected"
 
-    resp = slack.submit("move_return", {"resolution": "exchange", "note": "size M instead"}, user="UCS",
-                        view_id="VMOVE", private_metadata=view["private_metadata"])
+    resp = slack.submit(
+        "move_return",
+        {"resolution": "exchange", "note": "size M instead"},
+        user="UCS",
+        view_id="VMOVE",
+        private_metadata=view["private_metadata"],
+    )
     assert resp.status_code == 200
     assert not resp.get_data()
     stored = fetch(session_factory, r.rma)
@@ -205,9 +243,14 @@ def test_a_button_from_an_older_message_with_a_bare_rma_still_works(slack, peopl
 
 def test_the_move_modal_keeps_within_slacks_metadata_limit(slack, people, new_return):
     r = new_return(stage="inspected")
-    huge = {"ts": "1.3", "text": "x", "blocks": [
-        {"type": "section", "block_id": f"b{i}", "text": {"type": "mrkdwn", "text": f"{i} " + "é" * 2900}}
-        for i in range(40)]}
+    huge = {
+        "ts": "1.3",
+        "text": "x",
+        "blocks": [
+            {"type": "section", "block_id": f"b{i}", "text": {"type": "mrkdwn", "text": f"{i} " + "é" * 2900}}
+            for i in range(40)
+        ],
+    }
     slack.action("move:rejected", action_value(r.rma, "inspected"), user="UCS", message=huge, channel="CCS")
     [opened] = slack.api.calls_to("views.open")
     assert len(opened["view"]["private_metadata"]) <= 3000
@@ -215,7 +258,8 @@ def test_the_move_modal_keeps_within_slacks_metadata_limit(slack, people, new_re
 
 
 def test_an_alert_offers_snooze_and_the_button_snoozes_once_and_updates_the_message(
-        slack, people, handoff, session_factory, workflow):
+    slack, people, handoff, session_factory, workflow
+):
     from hub.returns.models import Return
     from hub.returns.notices import return_facts
     from integrations.slack.blocks import alert_message
@@ -223,15 +267,25 @@ def test_an_alert_offers_snooze_and_the_button_snoozes_once_and_updates_the_mess
     r, _ = handoff
     with session_factory() as s:
         facts = return_facts(s.get(Return, r.id), workflow)
-    payload = {**facts, "level": "overdue", "late_by": "2h overdue",
-               "next_stages": [{"key": "inspected", "name": "Inspected — to resolve"}]}
+    payload = {
+        **facts,
+        "level": "overdue",
+        "late_by": "2h overdue",
+        "next_stages": [{"key": "inspected", "name": "Inspected — to resolve"}],
+    }
     text, blocks = alert_message(payload, "https://hub.example")
     assert "snooze" in _buttons(blocks)
     message = {"ts": "1700000000.000100", "channel": "CWH", "text": text, "blocks": blocks}
 
     for _ in range(2):  # Slack sends the same click again: applied once
-        slack.action("snooze", action_value(r.rma, "received"), user="UWH", message=message, channel="CWH",
-                     action_ts="1700000001.000200")
+        slack.action(
+            "snooze",
+            action_value(r.rma, "received"),
+            user="UWH",
+            message=message,
+            channel="CWH",
+            action_ts="1700000001.000200",
+        )
 
     after = fetch(session_factory, r.rma)
     assert after.snoozed_until is not None

@@ -28,26 +28,39 @@ def _ack_text(resp) -> str:
 @pytest.mark.parametrize("text", ["help", "", "HELP"])
 def test_help_lists_every_subcommand_in_the_acknowledgement(slack, people, text):
     body = _ack_text(slack.command(text))
-    for words in ("/returns RMA-1042 | ORD-50012", "/returns mine", "/returns queue [team]", "/returns overdue [team]",
-                  "/returns move RMA <stage>", "/returns assign RMA @person | me | nobody", "/returns note RMA <text>",
-                  "/returns flag RMA <reason>", "/returns unflag RMA", "/returns new", "/returns help"):
+    for words in (
+        "/returns RMA-1042 | ORD-50012",
+        "/returns mine",
+        "/returns queue [team]",
+        "/returns overdue [team]",
+        "/returns move RMA <stage>",
+        "/returns assign RMA @person | me | nobody",
+        "/returns note RMA <text>",
+        "/returns flag RMA <reason>",
+        "/returns unflag RMA",
+        "/returns new",
+        "/returns help",
+    ):
         assert words in body
     assert slack.api.calls == []  # answered in the acknowledgement itself
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("frobnicate RMA-1", "Unknown subcommand “frobnicate”"),
-    ("move", "`move` needs an RMA"),
-    ("move RMA-1", "Which stage should RMA-1 move to?"),
-    ("move RMA-1 nowhere", "No stage matches"),
-    ("move RMA-1 in", "matches several stages"),
-    ("assign RMA-1", "Name one person"),
-    ("assign RMA-1 walt", "is not a person"),
-    ("note RMA-1", "Say the comment"),
-    ("flag RMA-1", "Say why it is blocked"),
-    ("unflag RMA-1 now", "takes only the RMA"),
-    ("mine please", "takes no arguments"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("frobnicate RMA-1", "Unknown subcommand “frobnicate”"),
+        ("move", "`move` needs an RMA"),
+        ("move RMA-1", "Which stage should RMA-1 move to?"),
+        ("move RMA-1 nowhere", "No stage matches"),
+        ("move RMA-1 in", "matches several stages"),
+        ("assign RMA-1", "Name one person"),
+        ("assign RMA-1 walt", "is not a person"),
+        ("note RMA-1", "Say the comment"),
+        ("flag RMA-1", "Say why it is blocked"),
+        ("unflag RMA-1 now", "takes only the RMA"),
+        ("mine please", "takes no arguments"),
+    ],
+)
 def test_a_bad_command_line_gets_a_short_error_with_the_usage(slack, people, text, expected):
     body = _ack_text(slack.command(text))
     assert expected in body
@@ -66,8 +79,18 @@ def test_an_rma_shows_the_return_with_its_facts_last_events_and_buttons(slack, p
     reply = slack.replies()[-1]
     assert reply["response_type"] == "ephemeral"
     text = message_text(reply.args)
-    for fact in (r.rma, "Jan Jansen", "Received — to inspect", "Warehouse", "for 3h", "TSHIRT-BLU-M",
-                 "Too small", "Last events", "created the return", "_unassigned_"):
+    for fact in (
+        r.rma,
+        "Jan Jansen",
+        "Received — to inspect",
+        "Warehouse",
+        "for 3h",
+        "TSHIRT-BLU-M",
+        "Too small",
+        "Last events",
+        "created the return",
+        "_unassigned_",
+    ):
         assert fact in text
     actions = next(b for b in reply["blocks"] if b.get("block_id") == "actions")
     assert [e["action_id"] for e in actions["elements"]] == ["claim", "move:inspected", "open_board"]
@@ -169,10 +192,12 @@ def test_move_hands_over_through_the_services_and_tells_both_teams(slack, people
     assert "moved" in activity.payload["what"]
 
 
-@pytest.mark.parametrize(("typed", "stage"), [("inspected", "inspected"), ("insp", "inspected"),
-                                              ("Inspected — to resolve", "inspected")])
-def test_move_finds_the_stage_by_key_or_unique_start_of_its_name(slack, people, new_return, session_factory, typed,
-                                                                 stage):
+@pytest.mark.parametrize(
+    ("typed", "stage"), [("inspected", "inspected"), ("insp", "inspected"), ("Inspected — to resolve", "inspected")]
+)
+def test_move_finds_the_stage_by_key_or_unique_start_of_its_name(
+    slack, people, new_return, session_factory, typed, stage
+):
     r = new_return(stage="received")
     slack.command(f"move {r.rma} {typed}", user="UWH")
     assert fetch(session_factory, r.rma).stage == stage
@@ -204,11 +229,15 @@ def test_a_move_the_workflow_does_not_allow_is_refused(slack, people, new_return
     assert fetch(session_factory, r.rma).stage == "new"
 
 
-@pytest.mark.parametrize(("text", "user", "expected"), [
-    ("RMA-404404", "UCS", ["No return RMA-404404"]),
-    ("move RMA-404404 approved", "UCS", ["No return RMA-404404"]),
-    ("queue finance", "UWH", ["No team matches “finance”", "`customer_service`, `logistics`, `warehouse`"]),
-], ids=["show-unknown-rma", "move-unknown-rma", "queue-unknown-team"])
+@pytest.mark.parametrize(
+    ("text", "user", "expected"),
+    [
+        ("RMA-404404", "UCS", ["No return RMA-404404"]),
+        ("move RMA-404404 approved", "UCS", ["No return RMA-404404"]),
+        ("queue finance", "UWH", ["No team matches “finance”", "`customer_service`, `logistics`, `warehouse`"]),
+    ],
+    ids=["show-unknown-rma", "move-unknown-rma", "queue-unknown-team"],
+)
 def test_an_unknown_rma_or_team_gets_a_short_error_with_the_usage(slack, people, text, user, expected):
     slack.command(text, user=user)
     reply = slack.last_reply()
@@ -218,7 +247,8 @@ def test_an_unknown_rma_or_team_gets_a_short_error_with_the_usage(slack, people,
 
 
 def test_permissions_are_the_boards_a_warehouse_member_cannot_move_a_customer_service_return(
-        slack, people, new_return, session_factory):
+    slack, people, new_return, session_factory
+):
     r = new_return()  # in "New request", customer service's
 
     slack.command(f"move {r.rma} approved", user="UWH")
@@ -249,8 +279,12 @@ def test_assign_me_a_slack_mention_a_handle_and_nobody(slack, people, new_return
     slack.command(f"assign {r.rma} nobody", user="UWH")
     assert fetch(session_factory, r.rma).assignee_id is None
     kinds = [(e.kind, e.channel) for e in events_of(session_factory, r.rma)][1:]
-    assert kinds == [("claimed", Channel.SLACK), ("assigned", Channel.SLACK), ("assigned", Channel.SLACK),
-                     ("unassigned", Channel.SLACK)]
+    assert kinds == [
+        ("claimed", Channel.SLACK),
+        ("assigned", Channel.SLACK),
+        ("assigned", Channel.SLACK),
+        ("unassigned", Channel.SLACK),
+    ]
     assert len(slack_outbox(session_factory, kind="activity", recipient="#returns-warehouse")) == 4
 
 
@@ -303,7 +337,9 @@ def test_flag_and_unflag(slack, people, new_return, session_factory):
     slack.command(f"unflag {r.rma}", user="UWH")
     assert fetch(session_factory, r.rma).is_blocked is False
     assert [(e.kind, e.channel) for e in events_of(session_factory, r.rma)][1:] == [
-        ("flagged", Channel.SLACK), ("unflagged", Channel.SLACK)]
+        ("flagged", Channel.SLACK),
+        ("unflagged", Channel.SLACK),
+    ]
 
     slack.command(f"unflag {r.rma}", user="UWH")
     assert f"{r.rma} is not blocked" in slack.last_reply()
@@ -318,8 +354,9 @@ def test_new_opens_the_form_for_those_who_may_create_returns(slack, people):
     assert opened[0].token == "xoxb-test-token"
 
     slack.command("new", user="UWH")
-    assert ("cannot create returns: “New request” belongs to Customer service; "
-            "only its members, leads and admins can.") in slack.last_reply()
+    assert (
+        "cannot create returns: “New request” belongs to Customer service; only its members, leads and admins can."
+    ) in slack.last_reply()
     assert len(slack.api.calls_to("views.open")) == 1
 
 
@@ -372,8 +409,12 @@ def test_a_retried_command_is_applied_once(slack, people, new_return, session_fa
     r = new_return(stage="received")
 
     slack.command(f"note {r.rma} first look done", user="UWH", trigger_id="trigger-42")
-    slack.command(f"note {r.rma} first look done", user="UWH", trigger_id="trigger-42",
-                  headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    slack.command(
+        f"note {r.rma} first look done",
+        user="UWH",
+        trigger_id="trigger-42",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
 
     assert [e.kind for e in events_of(session_factory, r.rma)].count("commented") == 1
     assert "Already done" in slack.last_reply()
@@ -416,8 +457,9 @@ def test_an_unexpected_error_after_the_ack_still_gets_a_reply(slack, people, new
     assert "Something went wrong on the hub's side" in slack.last_reply()
 
 
-def test_a_change_made_in_slack_shows_in_the_boards_change_feed(slack, people, new_return, session_factory, app,
-                                                                 workflow):
+def test_a_change_made_in_slack_shows_in_the_boards_change_feed(
+    slack, people, new_return, session_factory, app, workflow
+):
     r = new_return(stage="received")
     with session_factory() as s:
         cursor = queries.last_event_id(s)

@@ -45,8 +45,12 @@ def adapter(slack_runtime):
 
 
 def run(slack_runtime, adapter, clock) -> DispatchReport:
-    return dispatch(slack_runtime.session_factory, {"slack": adapter}, clock=clock,
-                    unavailable={"email": "e-mail is not tested here"})
+    return dispatch(
+        slack_runtime.session_factory,
+        {"slack": adapter},
+        clock=clock,
+        unavailable={"email": "e-mail is not tested here"},
+    )
 
 
 def _handoff(session_factory, workflow, new_return, clock) -> str:
@@ -55,8 +59,9 @@ def _handoff(session_factory, workflow, new_return, clock) -> str:
     return r.rma
 
 
-def test_a_handoff_is_posted_to_the_teams_channel_and_its_message_recorded(slack_runtime, adapter, session_factory,
-                                                                           workflow, new_return, clock, slack_api):
+def test_a_handoff_is_posted_to_the_teams_channel_and_its_message_recorded(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api
+):
     rma = _handoff(session_factory, workflow, new_return, clock)
 
     report = run(slack_runtime, adapter, clock)
@@ -72,8 +77,9 @@ def test_a_handoff_is_posted_to_the_teams_channel_and_its_message_recorded(slack
     assert row.delivery_ref == "CWH:1772700000.000001"
 
 
-def test_a_429_is_retried_after_retry_after_then_delivered(slack_runtime, adapter, session_factory, workflow,
-                                                           new_return, clock, slack_api):
+def test_a_429_is_retried_after_retry_after_then_delivered(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api
+):
     _handoff(session_factory, workflow, new_return, clock)
     slack_api.fail("chat.postMessage", 429, retry_after=7)
 
@@ -93,8 +99,9 @@ def test_a_429_is_retried_after_retry_after_then_delivered(slack_runtime, adapte
     assert slack_outbox(session_factory, kind="handoff")[0].status is NotificationStatus.SENT
 
 
-def test_an_outage_is_retried_with_backoff_and_nothing_is_lost(slack_runtime, adapter, session_factory, workflow,
-                                                               new_return, clock, slack_api):
+def test_an_outage_is_retried_with_backoff_and_nothing_is_lost(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api
+):
     _handoff(session_factory, workflow, new_return, clock)
     slack_api.fail("chat.postMessage", 500, times=2)
 
@@ -122,11 +129,17 @@ def test_slack_unreachable_is_retried(slack_runtime, session_factory, workflow, 
     assert "cannot reach Slack" in row.last_error
 
 
-@pytest.mark.parametrize(("error", "advice"), [
-    ("not_in_channel", "invite it there"), ("channel_not_found", "check slack_channel"),
-    ("invalid_auth", "SLACK_BOT_TOKEN is not valid")])
-def test_what_retrying_cannot_fix_is_dead_at_once_with_what_to_do(slack_runtime, adapter, session_factory, workflow,
-                                                                  new_return, clock, slack_api, error, advice):
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        ("not_in_channel", "invite it there"),
+        ("channel_not_found", "check slack_channel"),
+        ("invalid_auth", "SLACK_BOT_TOKEN is not valid"),
+    ],
+)
+def test_what_retrying_cannot_fix_is_dead_at_once_with_what_to_do(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api, error, advice
+):
     _handoff(session_factory, workflow, new_return, clock)
     slack_api.fail("chat.postMessage", error=error)
     assert run(slack_runtime, adapter, clock).dead == 1
@@ -136,11 +149,13 @@ def test_what_retrying_cannot_fix_is_dead_at_once_with_what_to_do(slack_runtime,
     assert advice in row.last_error
 
 
-def test_a_channel_gets_at_most_about_one_message_a_second(slack_runtime, session_factory, workflow, new_return,
-                                                           clock, slack_api):
+def test_a_channel_gets_at_most_about_one_message_a_second(
+    slack_runtime, session_factory, workflow, new_return, clock, slack_api
+):
     t = FakeTime()
-    adapter = SlackDelivery(slack_runtime.settings, workflow, throttle=ChannelThrottle(1.0, clock=t.clock,
-                                                                                        sleep=t.sleep))
+    adapter = SlackDelivery(
+        slack_runtime.settings, workflow, throttle=ChannelThrottle(1.0, clock=t.clock, sleep=t.sleep)
+    )
     for _ in range(3):
         _handoff(session_factory, workflow, new_return, clock)
     move(session_factory, workflow, new_return().rma, "approved", now=clock())  # one to #returns-logistics
@@ -162,8 +177,9 @@ def test_the_throttle_keeps_its_pace_across_dispatch_runs():
     assert throttle.wait("#a") == 0
 
 
-def test_delay_alerts_reuse_the_handoff_message_with_the_level_in_a_header(slack_runtime, adapter, session_factory,
-                                                                           workflow, new_return, clock, slack_api):
+def test_delay_alerts_reuse_the_handoff_message_with_the_level_in_a_header(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api
+):
     r = new_return(stage="received")
     clock.advance(days=3)
     with unit_of_work(session_factory) as s:
@@ -181,25 +197,44 @@ def test_delay_alerts_reuse_the_handoff_message_with_the_level_in_a_header(slack
     assert all(n.status is NotificationStatus.SENT for n in slack_outbox(session_factory, kind="alert"))
 
 
-@pytest.mark.parametrize(("level", "label"), [("due_soon", "Due soon"), ("overdue", "Overdue"),
-                                              ("escalated", "Escalated"),
-                                              ("promise_broken", "Promise to the customer broken")])
-def test_every_alert_level_has_its_header(slack_runtime, adapter, session_factory, workflow, new_return, clock,
-                                          slack_api, level, label):
+@pytest.mark.parametrize(
+    ("level", "label"),
+    [
+        ("due_soon", "Due soon"),
+        ("overdue", "Overdue"),
+        ("escalated", "Escalated"),
+        ("promise_broken", "Promise to the customer broken"),
+    ],
+)
+def test_every_alert_level_has_its_header(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api, level, label
+):
     r = new_return(stage="received")
     with unit_of_work(session_factory) as s:
         facts = return_facts(s.merge(r), workflow)
-        enqueue(s, channel="slack", kind="alert", recipient="#returns-warehouse", now=clock(), return_id=None,
-                payload={**facts, "level": level, "late_by": "3h overdue",
-                         "next_stages": [{"key": "inspected", "name": "Inspected — to resolve"}]})
+        enqueue(
+            s,
+            channel="slack",
+            kind="alert",
+            recipient="#returns-warehouse",
+            now=clock(),
+            return_id=None,
+            payload={
+                **facts,
+                "level": level,
+                "late_by": "3h overdue",
+                "next_stages": [{"key": "inspected", "name": "Inspected — to resolve"}],
+            },
+        )
     run(slack_runtime, adapter, clock)
     [post] = slack_api.calls_to("chat.postMessage")
     assert post["blocks"][0]["text"]["text"] == f"{label}: {r.rma}"
     assert "3h overdue" in message_text(post.args)
 
 
-def test_the_daily_digest_is_posted_to_the_team(slack_runtime, adapter, session_factory, workflow, new_return, clock,
-                                                slack_api):
+def test_the_daily_digest_is_posted_to_the_team(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api
+):
     late = new_return(stage="received", customer_name="Late Customer")
     clock.advance(days=2)
     new_return(stage="received")
@@ -219,13 +254,13 @@ def test_the_daily_digest_is_posted_to_the_team(slack_runtime, adapter, session_
     assert "https://returns.shop.example/board?team=warehouse&overdue=1" in text
 
 
-def test_a_mention_reaches_the_person_in_slack(slack_runtime, adapter, session_factory, workflow, new_return, clock,
-                                               slack_api, people):
+def test_a_mention_reaches_the_person_in_slack(
+    slack_runtime, adapter, session_factory, workflow, new_return, clock, slack_api, people
+):
     r = new_return(stage="received")
     with unit_of_work(session_factory) as s:
         wanda = s.get(User, people.warehouse)
-        add_comment(s, workflow, Actor.person(wanda, Channel.WEB), r.rma, "@walt please check the seams",
-                    now=clock())
+        add_comment(s, workflow, Actor.person(wanda, Channel.WEB), r.rma, "@walt please check the seams", now=clock())
 
     run(slack_runtime, adapter, clock)
 
@@ -238,8 +273,15 @@ def test_a_mention_reaches_the_person_in_slack(slack_runtime, adapter, session_f
 
 def test_a_kind_slack_has_no_message_for_is_dead_at_once(slack_runtime, adapter, session_factory, clock):
     with unit_of_work(session_factory) as s:
-        enqueue(s, channel="slack", kind="customer_update", recipient="#returns-warehouse", payload={}, return_id=None,
-                now=clock())
+        enqueue(
+            s,
+            channel="slack",
+            kind="customer_update",
+            recipient="#returns-warehouse",
+            payload={},
+            return_id=None,
+            now=clock(),
+        )
     assert run(slack_runtime, adapter, clock).dead == 1
     with session_factory() as s:
         assert "no message for notifications of kind 'customer_update'" in s.scalar(select(Notification)).last_error

@@ -12,16 +12,20 @@ from tests.slack.support import message_text
 
 
 def _opened(slack, user: str, event_id: str, **kwargs):
-    return slack.event({"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home",
-                        "event_ts": "1772700000.000100"}, event_id=event_id, **kwargs)
+    return slack.event(
+        {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home", "event_ts": "1772700000.000100"},
+        event_id=event_id,
+        **kwargs,
+    )
 
 
 def _block(view, block_id: str) -> str:
     return message_text({"blocks": [b for b in view["blocks"] if b.get("block_id") == block_id]})
 
 
-def test_opening_app_home_publishes_assigned_overdue_and_queue_sizes(slack, people, new_return, session_factory,
-                                                                     workflow, clock):
+def test_opening_app_home_publishes_assigned_overdue_and_queue_sizes(
+    slack, people, new_return, session_factory, workflow, clock
+):
     mine = new_return(stage="received", customer_name="Assigned Customer")
     late = new_return(stage="received", customer_name="Late Customer")
     clock.advance(days=3)

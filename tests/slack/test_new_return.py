@@ -10,10 +10,21 @@ from hub.returns.models import Channel, Return
 from tests.slack.support import events_of, message_text, slack_outbox
 
 VALID = {
-    "order_number": "ORD-90001", "customer_name": "Sanne de Vries", "customer_email": "sanne@example.nl",
-    "customer_locale": "nl", "delivered_on": "2026-03-01", "priority": "high", "item_sku": "TSHIRT-BLU-M",
-    "item_product_name": "T-shirt blue M", "item_quantity": "2", "item_unit_price": "19,95",
-    "item_reason_code": "too_small", "item_category": "", "item_reason_note": "", "carrier": "", "tracking_number": "",
+    "order_number": "ORD-90001",
+    "customer_name": "Sanne de Vries",
+    "customer_email": "sanne@example.nl",
+    "customer_locale": "nl",
+    "delivered_on": "2026-03-01",
+    "priority": "high",
+    "item_sku": "TSHIRT-BLU-M",
+    "item_product_name": "T-shirt blue M",
+    "item_quantity": "2",
+    "item_unit_price": "19,95",
+    "item_reason_code": "too_small",
+    "item_category": "",
+    "item_reason_note": "",
+    "carrier": "",
+    "tracking_number": "",
 }
 
 
@@ -30,9 +41,23 @@ def _open_modal(slack) -> dict:
 def test_the_modal_asks_for_what_the_boards_form_asks(slack, people, workflow):
     view = _open_modal(slack)
     ids = [b.get("block_id") for b in view["blocks"] if b["type"] == "input"]
-    assert ids == ["order_number", "customer_name", "customer_email", "customer_locale", "delivered_on", "priority",
-                   "item_sku", "item_product_name", "item_quantity", "item_unit_price", "item_reason_code",
-                   "item_category", "item_reason_note", "carrier", "tracking_number"]
+    assert ids == [
+        "order_number",
+        "customer_name",
+        "customer_email",
+        "customer_locale",
+        "delivered_on",
+        "priority",
+        "item_sku",
+        "item_product_name",
+        "item_quantity",
+        "item_unit_price",
+        "item_reason_code",
+        "item_category",
+        "item_reason_note",
+        "carrier",
+        "tracking_number",
+    ]
     reasons = next(b for b in view["blocks"] if b.get("block_id") == "item_reason_code")["element"]["options"]
     assert [o["value"] for o in reasons] == list(workflow.reasons)
     assert len(view["title"]["text"]) <= 24
@@ -40,8 +65,14 @@ def test_the_modal_asks_for_what_the_boards_form_asks(slack, people, workflow):
 
 def test_field_errors_are_shown_in_the_modals_fields_and_nothing_is_created(slack, people, session_factory):
     view = _open_modal(slack)
-    bad = {**VALID, "customer_email": "not-an-address", "delivered_on": "2025-12-01", "item_unit_price": "cheap",
-           "item_sku": "GIFTCARD", "customer_name": ""}
+    bad = {
+        **VALID,
+        "customer_email": "not-an-address",
+        "delivered_on": "2025-12-01",
+        "item_unit_price": "cheap",
+        "item_sku": "GIFTCARD",
+        "customer_name": "",
+    }
 
     resp = slack.submit("new_return", bad, user="UCS", private_metadata=view["private_metadata"])
 
@@ -61,8 +92,14 @@ def test_a_valid_form_creates_the_return_once_and_confirms_it(slack, people, ses
     view = _open_modal(slack)
 
     resp = slack.submit("new_return", VALID, user="UCS", view_id="VNEW1", private_metadata=view["private_metadata"])
-    slack.submit("new_return", VALID, user="UCS", view_id="VNEW1", private_metadata=view["private_metadata"],
-                 headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    slack.submit(
+        "new_return",
+        VALID,
+        user="UCS",
+        view_id="VNEW1",
+        private_metadata=view["private_metadata"],
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
 
     assert resp.status_code == 200
     assert not resp.get_data()
@@ -81,8 +118,7 @@ def test_a_valid_form_creates_the_return_once_and_confirms_it(slack, people, ses
 
 
 def test_an_unlinked_submitter_gets_the_reason_in_the_modal(slack, people, session_factory):
-    resp = slack.submit("new_return", VALID, user="USTRANGER",
-                        private_metadata=json.dumps({"response_url": None}))
+    resp = slack.submit("new_return", VALID, user="USTRANGER", private_metadata=json.dumps({"response_url": None}))
     body = resp.get_json()
     assert body["response_action"] == "errors"
     assert "not linked to a Returns Hub user" in body["errors"]["order_number"]

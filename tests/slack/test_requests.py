@@ -18,8 +18,17 @@ FORM = "application/x-www-form-urlencoded"
 def _command_body(slack, text: str = "mine") -> str:
     from urllib.parse import urlencode
 
-    return urlencode({"command": "/returns", "text": text, "user_id": "UCS", "team_id": "T1", "channel_id": "CCS",
-                      "trigger_id": "t-1", "response_url": slack.api.response_url("x")})
+    return urlencode(
+        {
+            "command": "/returns",
+            "text": text,
+            "user_id": "UCS",
+            "team_id": "T1",
+            "channel_id": "CCS",
+            "trigger_id": "t-1",
+            "response_url": slack.api.response_url("x"),
+        }
+    )
 
 
 def test_a_request_with_a_bad_signature_is_refused_and_changes_nothing(slack, people, new_return, session_factory):
@@ -50,10 +59,13 @@ def test_a_timestamp_within_five_minutes_is_accepted(slack, people):
     assert slack.post(body, FORM, timestamp=ts, signature=sign(body, ts)).status_code == 200
 
 
-@pytest.mark.parametrize("headers", [
-    {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""},
-    {"X-Slack-Request-Timestamp": "yesterday", "X-Slack-Signature": "v0=abc"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""},
+        {"X-Slack-Request-Timestamp": "yesterday", "X-Slack-Signature": "v0=abc"},
+    ],
+)
 def test_missing_or_malformed_signature_headers_get_a_401_not_a_500(slack, headers):
     resp = slack.client.post("/slack/events", data=b"payload=%7B", headers={"Content-Type": FORM, **headers})
     assert resp.status_code == 401
@@ -65,8 +77,9 @@ def test_a_signed_but_malformed_body_gets_a_4xx(slack):
 
 
 def test_the_url_verification_challenge_is_answered(slack):
-    body = json.dumps({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                       "type": "url_verification"})
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    )
     resp = slack.post(body, "application/json")
     assert resp.status_code == 200
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in resp.get_data(as_text=True)
@@ -96,15 +109,28 @@ def test_health_reports_slack_configured(slack):
 def test_the_command_name_is_configurable(runtime, slack_api, clock, people):
     from hub.app import create_app
 
-    settings = replace(runtime.settings, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                       slack_api_url=slack_api.url.rstrip("/"), slack_command="/rma")
+    settings = replace(
+        runtime.settings,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack_api.url.rstrip("/"),
+        slack_command="/rma",
+    )
     app = create_app(runtime=replace(runtime, settings=settings, clock=clock), TESTING=True)
     slack = SlackRequests(app, slack_api)
     try:
         from urllib.parse import urlencode
 
-        body = urlencode({"command": "/rma", "text": "help", "user_id": "UCS", "team_id": "T1",
-                          "trigger_id": "t", "response_url": slack_api.response_url("x")})
+        body = urlencode(
+            {
+                "command": "/rma",
+                "text": "help",
+                "user_id": "UCS",
+                "team_id": "T1",
+                "trigger_id": "t",
+                "response_url": slack_api.response_url("x"),
+            }
+        )
         assert "/rma mine" in slack.post(body, FORM).get_data(as_text=True)
         # the API URL without its trailing slash still reaches the fake Web API
         slack.command("new")
@@ -133,5 +159,11 @@ def test_the_manifest_creates_the_app_with_one_paste():
     assert features["app_home"]["home_tab_enabled"] is True
     assert features["app_home"]["messages_tab_enabled"] is True  # mentions arrive as direct messages
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email"}
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "im:write",
+        "users:read",
+        "users:read.email",
+    }
     assert settings["socket_mode_enabled"] is False

@@ -25,8 +25,12 @@ from tests.factories import PASSWORD, make_return, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts"
@@ -77,12 +81,42 @@ class LiveServer:
 # --- a realistic board ------------------------------------------------------------------------
 
 CUSTOMERS = [
-    "Sanne de Vries", "Chidi Okafor", "Marta Kowalska", "Lucas Meyer", "Inès Dubois", "Jan Bakker",
-    "Aisha Rahman", "Pieter Janssen", "Sofia Rossi", "Tom Hendriks", "Emma Lindqvist", "Yusuf Demir",
-    "Lena Schmidt", "Noah Peeters", "Olivia Brown", "Mehmet Yılmaz", "Eva Mulder", "Ruben Vos",
-    "Fleur van Dijk", "Kenji Tanaka", "Hannah Weber", "Bram de Graaf", "Julia Nowak", "Milan Smits",
-    "Zoë Willems", "Arjun Patel", "Clara Fischer", "Daan Kuipers", "Amira Haddad", "Lars Andersen",
-    "Isabel Costa", "Finn O'Brien", "Mila Horvat", "Jesse Koster", "Sara Lindgren", "Thijs van Leeuwen",
+    "Sanne de Vries",
+    "Chidi Okafor",
+    "Marta Kowalska",
+    "Lucas Meyer",
+    "Inès Dubois",
+    "Jan Bakker",
+    "Aisha Rahman",
+    "Pieter Janssen",
+    "Sofia Rossi",
+    "Tom Hendriks",
+    "Emma Lindqvist",
+    "Yusuf Demir",
+    "Lena Schmidt",
+    "Noah Peeters",
+    "Olivia Brown",
+    "Mehmet Yılmaz",
+    "Eva Mulder",
+    "Ruben Vos",
+    "Fleur van Dijk",
+    "Kenji Tanaka",
+    "Hannah Weber",
+    "Bram de Graaf",
+    "Julia Nowak",
+    "Milan Smits",
+    "Zoë Willems",
+    "Arjun Patel",
+    "Clara Fischer",
+    "Daan Kuipers",
+    "Amira Haddad",
+    "Lars Andersen",
+    "Isabel Costa",
+    "Finn O'Brien",
+    "Mila Horvat",
+    "Jesse Koster",
+    "Sara Lindgren",
+    "Thijs van Leeuwen",
 ]
 PRODUCTS = [
     ("TSHIRT-BLU-M", "T-shirt blue M", "19.95", "too_small"),
@@ -96,7 +130,9 @@ PRODUCTS = [
 ]
 # where each stage is reached from "new", and how long ago each of a column's returns entered it
 PATHS = {
-    "new": [], "approved": ["approved"], "in_transit": ["approved", "in_transit"],
+    "new": [],
+    "approved": ["approved"],
+    "in_transit": ["approved", "in_transit"],
     "received": ["approved", "in_transit", "received"],
     "inspected": ["approved", "in_transit", "received", "inspected"],
     "resolved": ["approved", "in_transit", "received", "inspected", "resolved"],
@@ -131,12 +167,10 @@ class Board:
 def make_staff(session: Session) -> Staff:
     """One member of each team and a lead, all with tests.factories.PASSWORD."""
     return Staff(
-        customer_service=make_user(session, team="customer_service", name="Femke Jansen",
-                                   email="femke@shop.example"),
+        customer_service=make_user(session, team="customer_service", name="Femke Jansen", email="femke@shop.example"),
         logistics=make_user(session, team="logistics", name="Daan Visser", email="daan@shop.example"),
         warehouse=make_user(session, team="warehouse", name="Noor de Boer", email="noor@shop.example"),
-        lead=make_user(session, team="customer_service", role=Role.LEAD, name="Lotte Smit",
-                       email="lotte@shop.example"),
+        lead=make_user(session, team="customer_service", role=Role.LEAD, name="Lotte Smit", email="lotte@shop.example"),
     )
 
 
@@ -144,8 +178,7 @@ def seed_board(session: Session, workflow: Workflow, now: datetime, *, per_stage
     """Returns in every stage, walked there through the services, with a realistic mix of clocks,
     priorities, owners, a blocked return and comments; committed."""
     staff = make_staff(session)
-    owner_of = {"customer_service": staff.customer_service, "logistics": staff.logistics,
-                "warehouse": staff.warehouse}
+    owner_of = {"customer_service": staff.customer_service, "logistics": staff.logistics, "warehouse": staff.warehouse}
     system = Actor.system("Shopify import", Channel.API)
     board = Board(staff)
     n = 0
@@ -158,13 +191,22 @@ def seed_board(session: Session, workflow: Workflow, now: datetime, *, per_stage
             items = [ItemDraft(sku=sku, product_name=product, quantity=1, unit_price=price, reason_code=reason)]
             if n % 5 == 2:
                 extra = PRODUCTS[(n + 3) % len(PRODUCTS)]
-                items.append(ItemDraft(sku=extra[0], product_name=extra[1], quantity=2, unit_price=extra[2],
-                                       reason_code=extra[3]))
+                items.append(
+                    ItemDraft(
+                        sku=extra[0], product_name=extra[1], quantity=2, unit_price=extra[2], reason_code=extra[3]
+                    )
+                )
             customer = CUSTOMERS[n % len(CUSTOMERS)]
             r = make_return(
-                session, workflow, now=start, actor=system, customer_name=customer,
-                customer_email=f"{customer.split()[0].lower()}{n}@example.com", order_number=f"ORD-{240100 + n}",
-                delivered_on=(start - timedelta(days=3)).date(), items=items,
+                session,
+                workflow,
+                now=start,
+                actor=system,
+                customer_name=customer,
+                customer_email=f"{customer.split()[0].lower()}{n}@example.com",
+                order_number=f"ORD-{240100 + n}",
+                delivered_on=(start - timedelta(days=3)).date(),
+                items=items,
                 priority=Priority.URGENT.value if n % 9 == 4 else Priority.HIGH.value if n % 7 == 3 else 1,
             )
             for k, step in enumerate(path):
@@ -172,7 +214,12 @@ def seed_board(session: Session, workflow: Workflow, now: datetime, *, per_stage
                 stage = workflow.stage(step)
                 mover = owner_of.get(workflow.stage(r.stage).team or "", staff.lead)
                 svc.move_return(
-                    session, workflow, Actor.person(mover, Channel.WEB), r.rma, step, now=at,
+                    session,
+                    workflow,
+                    Actor.person(mover, Channel.WEB),
+                    r.rma,
+                    step,
+                    now=at,
                     resolution=RESOLUTIONS[n % len(RESOLUTIONS)] if stage.requires_resolution else None,
                     note="Outside the 30-day return window." if stage.requires_note else None,
                 )
@@ -181,11 +228,23 @@ def seed_board(session: Session, workflow: Workflow, now: datetime, *, per_stage
                 owner = owner_of[team]
                 svc.assign_return(session, workflow, Actor.person(owner, Channel.WEB), r.rma, owner, now=entered)
             if stage_key == "received" and j == 2:
-                svc.flag_return(session, workflow, Actor.person(staff.warehouse, Channel.WEB), r.rma,
-                                "Waiting for photos from the customer", now=entered)
+                svc.flag_return(
+                    session,
+                    workflow,
+                    Actor.person(staff.warehouse, Channel.WEB),
+                    r.rma,
+                    "Waiting for photos from the customer",
+                    now=entered,
+                )
             if j == 0:
-                svc.add_comment(session, workflow, Actor.person(staff.lead, Channel.WEB), r.rma,
-                                "Customer called twice about this one; please keep it moving.", now=entered)
+                svc.add_comment(
+                    session,
+                    workflow,
+                    Actor.person(staff.lead, Channel.WEB),
+                    r.rma,
+                    "Customer called twice about this one; please keep it moving.",
+                    now=entered,
+                )
             board.rmas[stage_key].append(r.rma)
             board.customers[r.rma] = customer
             n += 1
@@ -209,9 +268,7 @@ def log_in(page: Page, base_url: str, user: User, password: str = PASSWORD) -> N
 
 def wait_for_board_scripts(page: Page) -> None:
     """Wait until htmx, SortableJS and board.js are up (the scripts are deferred)."""
-    page.wait_for_function(
-        "() => window.htmx && window.Sortable && document.querySelector('ol.cards[data-sortable]')"
-    )
+    page.wait_for_function("() => window.htmx && window.Sortable && document.querySelector('ol.cards[data-sortable]')")
 
 
 def drag(page: Page, source: Locator, target: Locator) -> None:
@@ -281,9 +338,7 @@ class ConsoleWatch:
         expected = [
             re.compile(rf"Failed to load resource: the server responded with a status of {code} .*/returns/[^/]+/move")
             for code in refused_moves
-        ] + [
-            re.compile(rf"Response Status Error Code {code} from /returns/[^/]+/move") for code in refused_moves
-        ]
+        ] + [re.compile(rf"Response Status Error Code {code} from /returns/[^/]+/move") for code in refused_moves]
         unexpected = [e for e in self.errors if not any(p.search(e) for p in expected)]
         violations = self.csp_violations()
         assert not violations, f"Content-Security-Policy violations: {violations}"

@@ -33,8 +33,9 @@ def login(client, email: str, password: str = PASSWORD) -> str:
     return csrf_token(client, "/board")
 
 
-def login_as(client, session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER,
-             **overrides: Any) -> tuple[User, str]:
+def login_as(
+    client, session: Session, *, team: str | None = "customer_service", role: Role | str = Role.MEMBER, **overrides: Any
+) -> tuple[User, str]:
     """A new user, committed and logged in: (user, CSRF token)."""
     user = make_user(session, team=team, role=role, **overrides)
     session.commit()
@@ -80,8 +81,18 @@ def state(session: Session, rma: str) -> State:
     r = session.scalar(select(Return).where(Return.rma == rma).execution_options(populate_existing=True))
     assert r is not None, f"no return {rma}"
     kinds = tuple(session.scalars(select(Event.kind).where(Event.return_id == r.id).order_by(Event.id)))
-    s = State(r.version, r.stage, r.assignee_id, r.is_blocked, r.blocked_reason, r.carrier, r.tracking_number,
-              r.resolution.value if r.resolution else None, len(kinds), kinds)
+    s = State(
+        r.version,
+        r.stage,
+        r.assignee_id,
+        r.is_blocked,
+        r.blocked_reason,
+        r.carrier,
+        r.tracking_number,
+        r.resolution.value if r.resolution else None,
+        len(kinds),
+        kinds,
+    )
     # SQLite takes its write lock at BEGIN: never hold a transaction open during a request. Commit, not
     # rollback: the session keeps its objects loaded (expire_on_commit=False), so reading one later
     # does not start a transaction behind the test's back.

@@ -74,8 +74,9 @@ def _request(client, method: str, path: str, headers: dict[str, str] | None = No
 
 def _post_login(client, email: str, password: str, *, next_: str | None = None):
     query = {"next": next_} if next_ is not None else None
-    return client.post("/login", query_string=query,
-                       data={"email": email, "password": password, "csrf_token": csrf_token(client)})
+    return client.post(
+        "/login", query_string=query, data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
 
 
 def _logged_in(client) -> bool:
@@ -122,18 +123,24 @@ def test_anonymous_htmx_requests_get_401_and_a_redirect_for_htmx(client, method,
 
 
 def test_an_htmx_request_leads_back_to_the_page_shown_not_to_the_fragment(client):
-    resp = client.post(f"/returns/{RMA}/claim", data={"csrf_token": csrf_token(client)},
-                       headers=hx(**{"HX-Current-URL": "http://localhost/board?team=logistics"}))
+    resp = client.post(
+        f"/returns/{RMA}/claim",
+        data={"csrf_token": csrf_token(client)},
+        headers=hx(**{"HX-Current-URL": "http://localhost/board?team=logistics"}),
+    )
     assert resp.status_code == 401
     redirect = urlsplit(resp.headers["HX-Redirect"])
     assert parse_qs(redirect.query)["next"] == ["/board?team=logistics"]
 
 
-@pytest.mark.parametrize(("method", "path", "expected"), [
-    ("GET", "/board?team=logistics", "/board?team=logistics"),
-    ("GET", "/board", "/board"),
-    ("POST", f"/returns/{RMA}/claim", "/board"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/board?team=logistics", "/board?team=logistics"),
+        ("GET", "/board", "/board"),
+        ("POST", f"/returns/{RMA}/claim", "/board"),
+    ],
+)
 def test_without_the_current_url_htmx_leads_back_to_a_page_that_exists(client, method, path, expected):
     resp = _request(client, method, path, headers=hx(**{"HX-Current-URL": "https://evil.example/board"}))
     assert parse_qs(urlsplit(resp.headers["HX-Redirect"]).query)["next"] == [expected]
@@ -243,19 +250,22 @@ def test_next_is_honoured_for_local_paths(client, session, target):
     assert resp.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example",
-    "https://evil.example/board",
-    "http:/evil.example",
-    "//evil.example",
-    "//evil.example/board",
-    "/\\evil.example",
-    "\\\\evil.example",
-    "/\t/evil.example",
-    "javascript:alert(1)",
-    "evil.example",
-    "board",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example",
+        "https://evil.example/board",
+        "http:/evil.example",
+        "//evil.example",
+        "//evil.example/board",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "board",
+    ],
+)
 def test_next_pointing_elsewhere_is_refused(client, session, target):
     user = make_user(session)
     session.commit()
@@ -370,13 +380,22 @@ def test_behind_a_trusted_proxy_the_login_limit_counts_each_client_not_the_proxy
     client = create_app(runtime=rt, TESTING=True).test_client()
     token = csrf_token(client)
     for n in range(30):  # one attacker, thirty different e-mails, all through the proxy
-        client.post("/login", data={"email": f"guess{n}@shop.example", "password": "nope", "csrf_token": token},
-                    headers={"X-Forwarded-For": "203.0.113.9"})
-    blocked = client.post("/login", data={"email": "guess99@shop.example", "password": "x", "csrf_token": token},
-                          headers={"X-Forwarded-For": "203.0.113.9"})
+        client.post(
+            "/login",
+            data={"email": f"guess{n}@shop.example", "password": "nope", "csrf_token": token},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+    blocked = client.post(
+        "/login",
+        data={"email": "guess99@shop.example", "password": "x", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
     assert blocked.status_code == 429
-    other = client.post("/login", data={"email": "someone@shop.example", "password": "x", "csrf_token": token},
-                        headers={"X-Forwarded-For": "198.51.100.7"})
+    other = client.post(
+        "/login",
+        data={"email": "someone@shop.example", "password": "x", "csrf_token": token},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
     assert other.status_code == 401  # a colleague behind the same proxy can still try
 
 
@@ -444,8 +463,7 @@ def test_remember_me_cookies_are_secure_and_http_only_behind_https(settings, db,
     rt = Runtime(replace(settings, base_url="https://returns.shop.example"), workflow, db, make_session_factory(db))
     client = create_app(runtime=rt, TESTING=True).test_client()
     token = csrf_token(client)
-    resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "1",
-                                       "csrf_token": token})
+    resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "1", "csrf_token": token})
     cookies = [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("remember_token=")]
     assert cookies
     assert "Secure" in cookies[0]

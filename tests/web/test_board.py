@@ -53,8 +53,10 @@ def _columns(tree) -> list[str]:
 def test_columns_are_grouped_under_their_teams_in_workflow_order(client, session):
     login_as(client, session)
     tree = page(client.get("/board"))
-    groups = [(g.attrs["aria-label"], [c.attrs["data-stage"] for c in g.find_all("section", cls="column")])
-              for g in tree.find_all("section", cls="team-group")]
+    groups = [
+        (g.attrs["aria-label"], [c.attrs["data-stage"] for c in g.find_all("section", cls="column")])
+        for g in tree.find_all("section", cls="team-group")
+    ]
     assert groups == [
         ("Customer service", ["new"]),
         ("Logistics", ["approved", "in_transit"]),
@@ -125,9 +127,9 @@ def test_the_wip_limit_is_marked_only_once_a_column_holds_more(settings, db, ses
 def _sla_returns(session, workflow, now) -> dict[str, str]:
     """One return on time, one due soon and one overdue in "New request", checked against the clock."""
     made = {
-        "on_time": make_return(session, workflow, now=now),                                     # due Fri 10:00
+        "on_time": make_return(session, workflow, now=now),  # due Fri 10:00
         "due_soon": make_return(session, workflow, now=now - timedelta(hours=22, minutes=30)),  # Wed 11:30
-        "overdue": make_return(session, workflow, now=now - timedelta(days=2)),                 # Tue 10:00
+        "overdue": make_return(session, workflow, now=now - timedelta(days=2)),  # Tue 10:00
     }
     for expected, r in made.items():
         assert sla_state(r.stage_due_at, r.stage_warn_at, None, now) == expected
@@ -167,12 +169,18 @@ def test_sla_badges_follow_the_clock(client, session, workflow, runtime, now):
     assert tree.by_id("head-new").find(cls="due-soon") is None
 
 
-def test_a_card_shows_rma_customer_first_sku_more_items_reason_assignee_and_time_in_stage(client, session,
-                                                                                         workflow, now):
+def test_a_card_shows_rma_customer_first_sku_more_items_reason_assignee_and_time_in_stage(
+    client, session, workflow, now
+):
     jan = make_user(session, name="Jan de Boer")
-    r = make_return(session, workflow, now=now - timedelta(days=2, hours=3), customer_name="Mila Visser",
-                    priority="urgent",
-                    items=[_item("COAT-GRN-L", "damaged"), _item("SCARF-01"), _item("HAT-02")])
+    r = make_return(
+        session,
+        workflow,
+        now=now - timedelta(days=2, hours=3),
+        customer_name="Mila Visser",
+        priority="urgent",
+        items=[_item("COAT-GRN-L", "damaged"), _item("SCARF-01"), _item("HAT-02")],
+    )
     svc.assign_return(session, workflow, SYSTEM, r.rma, jan, now=now - timedelta(days=2, hours=3))
     svc.flag_return(session, workflow, SYSTEM, r.rma, "Photos requested", now=now - timedelta(days=2, hours=3))
     single = make_return(session, workflow, now=now, items=[_item("SOCKS-9", "changed_mind")])
@@ -238,17 +246,55 @@ def filter_board(client, session, workflow, now):
     """Five returns, each picked out by some filter; the viewer (an admin) owns R1, Wim (warehouse) owns R3."""
     me = make_user(session, role=Role.ADMIN, name="Ada Admin")
     wim = make_user(session, team="warehouse", name="Wim Warehouse")
-    r1 = make_return(session, workflow, now=now - timedelta(days=2), customer_name="Sanne de Vries",
-                     customer_email="sanne@example.nl", order_number="ORD-1001", items=[_item("TSHIRT-BLU-M")])
-    r2 = make_return(session, workflow, stage="approved", now=now, customer_name="Pieter Bakker",
-                     customer_email="pieter.bakker@example.be", order_number="ORD-2002", items=[_item("SHOE-42")])
-    r3 = make_return(session, workflow, stage="received", now=now - timedelta(hours=22),
-                     customer_name="Anna Smit", customer_email="a.smit@example.com", order_number="ORD-3003",
-                     items=[_item("JEANS-32"), _item("BELT-01")])
-    r4 = make_return(session, workflow, stage="inspected", now=now, customer_name="Joost Jansen",
-                     customer_email="joost@example.nl", order_number="ORD-4004", items=[_item("DRESS-RED-S")])
-    r5 = make_return(session, workflow, stage="resolved", now=now, customer_name="Eva Mulder",
-                     customer_email="eva@example.nl", order_number="ORD-5005", items=[_item("CAP-01")])
+    r1 = make_return(
+        session,
+        workflow,
+        now=now - timedelta(days=2),
+        customer_name="Sanne de Vries",
+        customer_email="sanne@example.nl",
+        order_number="ORD-1001",
+        items=[_item("TSHIRT-BLU-M")],
+    )
+    r2 = make_return(
+        session,
+        workflow,
+        stage="approved",
+        now=now,
+        customer_name="Pieter Bakker",
+        customer_email="pieter.bakker@example.be",
+        order_number="ORD-2002",
+        items=[_item("SHOE-42")],
+    )
+    r3 = make_return(
+        session,
+        workflow,
+        stage="received",
+        now=now - timedelta(hours=22),
+        customer_name="Anna Smit",
+        customer_email="a.smit@example.com",
+        order_number="ORD-3003",
+        items=[_item("JEANS-32"), _item("BELT-01")],
+    )
+    r4 = make_return(
+        session,
+        workflow,
+        stage="inspected",
+        now=now,
+        customer_name="Joost Jansen",
+        customer_email="joost@example.nl",
+        order_number="ORD-4004",
+        items=[_item("DRESS-RED-S")],
+    )
+    r5 = make_return(
+        session,
+        workflow,
+        stage="resolved",
+        now=now,
+        customer_name="Eva Mulder",
+        customer_email="eva@example.nl",
+        order_number="ORD-5005",
+        items=[_item("CAP-01")],
+    )
     svc.assign_return(session, workflow, SYSTEM, r1.rma, me, now=now - timedelta(days=2))
     svc.assign_return(session, workflow, SYSTEM, r3.rma, wim, now=now - timedelta(hours=22))
     svc.flag_return(session, workflow, SYSTEM, r2.rma, "Label printer broken", now=now)
@@ -295,15 +341,18 @@ def test_each_filter_shows_exactly_the_matching_returns_with_exact_counts(client
         assert column_count(tree, stage) == len(card_ids(tree, stage)), stage
 
 
-@pytest.mark.parametrize(("query", "columns"), [
-    ("team=customer_service", ["new", "inspected"]),
-    ("team=logistics", ["approved", "in_transit"]),
-    ("team=warehouse", ["received"]),
-    ("overdue=1", ["new", "approved", "in_transit", "received", "inspected"]),
-    ("due_soon=1", ["new", "approved", "in_transit", "received", "inspected"]),
-    ("blocked=1", ALL_STAGES),
-    ("q=x", ALL_STAGES),
-])
+@pytest.mark.parametrize(
+    ("query", "columns"),
+    [
+        ("team=customer_service", ["new", "inspected"]),
+        ("team=logistics", ["approved", "in_transit"]),
+        ("team=warehouse", ["received"]),
+        ("overdue=1", ["new", "approved", "in_transit", "received", "inspected"]),
+        ("due_soon=1", ["new", "approved", "in_transit", "received", "inspected"]),
+        ("blocked=1", ALL_STAGES),
+        ("q=x", ALL_STAGES),
+    ],
+)
 def test_filters_choose_the_columns_shown(client, filter_board, query, columns):
     assert _columns(page(client.get("/board?" + query))) == columns
 
@@ -357,12 +406,16 @@ def test_htmx_filter_changes_get_only_the_board_fragment(client, filter_board):
     assert int(top[0].attrs["data-cursor"]) > 0
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"HX-Request": "true"},
-    {"HX-Request": "true", "HX-Target": "main"},
-    {"HX-Request": "true", "HX-Target": "board", "HX-History-Restore-Request": "true"},
-], ids=["plain", "htmx-no-target", "htmx-other-target", "history-restore"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HX-Request": "true"},
+        {"HX-Request": "true", "HX-Target": "main"},
+        {"HX-Request": "true", "HX-Target": "board", "HX-History-Restore-Request": "true"},
+    ],
+    ids=["plain", "htmx-no-target", "htmx-other-target", "history-restore"],
+)
 def test_other_requests_get_the_whole_page(client, filter_board, headers):
     html = client.get("/board?team=logistics", headers=headers).get_data(as_text=True)
     tree = parse(html)
@@ -428,17 +481,20 @@ def test_show_more_keeps_the_filters(client, session, workflow, now):
     assert rest.find("li", cls="more") is None
 
 
-@pytest.mark.parametrize(("url", "status"), [
-    ("/board/columns/nowhere", 404),
-    ("/board/columns/new?offset=abc", 400),
-    ("/board/columns/new?offset=500", 200),
-    ("/board/columns/new?offset=-3", 400),
-    ("/board/columns/new?offset=" + "9" * 30, 400),
-    ("/board/changes?after=" + "9" * 30, 400),
-    ("/board/changes?after=²", 400),
-    ("/board?assignee=²", 200),  # a made-up filter value filters nothing
-    ("/board?assignee=" + "9" * 30, 200),
-])
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/board/columns/nowhere", 404),
+        ("/board/columns/new?offset=abc", 400),
+        ("/board/columns/new?offset=500", 200),
+        ("/board/columns/new?offset=-3", 400),
+        ("/board/columns/new?offset=" + "9" * 30, 400),
+        ("/board/changes?after=" + "9" * 30, 400),
+        ("/board/changes?after=²", 400),
+        ("/board?assignee=²", 200),  # a made-up filter value filters nothing
+        ("/board?assignee=" + "9" * 30, 200),
+    ],
+)
 def test_show_more_with_odd_arguments(client, session, workflow, now, url, status):
     _fill(session, workflow, now, 2)
     login_as(client, session)
@@ -463,8 +519,9 @@ def test_the_feed_is_empty_when_nothing_changed(client, session, workflow, now):
     assert client.get(f"/board/changes?after={cursor}").get_json() == {"cursor": cursor, "cards": [], "headers": {}}
 
 
-def test_the_feed_brings_a_card_changed_through_the_services_and_advances_the_cursor(client, session, runtime,
-                                                                                  workflow, now):
+def test_the_feed_brings_a_card_changed_through_the_services_and_advances_the_cursor(
+    client, session, runtime, workflow, now
+):
     r = make_return(session, workflow, now=now)
     quiet = make_return(session, workflow, now=now)
     slack_user = make_user(session, name="Sam Slack")
@@ -521,8 +578,9 @@ def test_the_feed_follows_the_filters_of_the_board(client, session, runtime, wor
     with runtime.unit_of_work() as s:
         svc.move_return(s, workflow, SYSTEM, r.rma, "approved", now=now)
     feed = client.get(f"/board/changes?after={cursor}&team=customer_service").get_json()
-    assert feed["cards"] == [{"id": f"card-{r.rma}", "stage": "approved", "visible": False,
-                              "entered": now.timestamp(), "html": ""}]
+    assert feed["cards"] == [
+        {"id": f"card-{r.rma}", "stage": "approved", "visible": False, "entered": now.timestamp(), "html": ""}
+    ]
     assert set(feed["headers"]) == {"new", "inspected"}
     assert int(parse(feed["headers"]["new"]).find(cls="count").text) == 0
 
@@ -536,8 +594,11 @@ def test_the_feed_refuses_a_cursor_that_is_not_a_number(client, session):
 
 
 def _board_move(client, token: str, rma: str, to_stage: str, version: int | str, query: str = "", **extra: str):
-    return client.post(f"/returns/{rma}/move{query}", headers=hx(token),
-                       data={"to_stage": to_stage, "version": str(version), "view": "card", **extra})
+    return client.post(
+        f"/returns/{rma}/move{query}",
+        headers=hx(token),
+        data={"to_stage": to_stage, "version": str(version), "view": "card", **extra},
+    )
 
 
 def _toast(tree):
@@ -574,18 +635,33 @@ def test_a_board_move_keeps_the_filters_for_the_headers(client, session, workflo
     assert {n.attrs["id"] for n in tree.find_all("header", cls="column-head")} == {"head-new", "head-inspected"}
 
 
-@pytest.mark.parametrize(("case", "status", "message"), [
-    ("not allowed", 409, "{rma} cannot move from “New request” to “Received — to inspect”; from there it can go "
-                         "to “Approved — label / pickup”, “Rejected”."),
-    ("unknown stage", 409, "unknown stage 'limbo'"),
-    ("no permission", 403, "cannot move {rma}: “New request” belongs to Customer service; "
-                           "only its members, leads and admins can."),
-    ("stale version", 409, "{rma} was changed by Bob Smith (claimed, 05 Mar 09:00 UTC) after you loaded it; "
-                           "reload to see the change and try again."),
-    ("needs a note", 422, "moving to “Rejected” needs a reason for the customer"),
-])
-def test_an_illegal_move_from_the_board_sends_the_card_back_with_the_reason(client, session, workflow, now, case,
-                                                                            status, message):
+@pytest.mark.parametrize(
+    ("case", "status", "message"),
+    [
+        (
+            "not allowed",
+            409,
+            "{rma} cannot move from “New request” to “Received — to inspect”; from there it can go "
+            "to “Approved — label / pickup”, “Rejected”.",
+        ),
+        ("unknown stage", 409, "unknown stage 'limbo'"),
+        (
+            "no permission",
+            403,
+            "cannot move {rma}: “New request” belongs to Customer service; only its members, leads and admins can.",
+        ),
+        (
+            "stale version",
+            409,
+            "{rma} was changed by Bob Smith (claimed, 05 Mar 09:00 UTC) after you loaded it; "
+            "reload to see the change and try again.",
+        ),
+        ("needs a note", 422, "moving to “Rejected” needs a reason for the customer"),
+    ],
+)
+def test_an_illegal_move_from_the_board_sends_the_card_back_with_the_reason(
+    client, session, workflow, now, case, status, message
+):
     r = make_return(session, workflow, now=now)
     bob = make_user(session, name="Bob Smith")
     team = "logistics" if case == "no permission" else "customer_service"
@@ -609,4 +685,3 @@ def test_an_illegal_move_from_the_board_sends_the_card_back_with_the_reason(clie
     assert message.format(rma=r.rma) in toast.text
     assert len(tree.find_all("header", cls="column-head")) == len(ALL_STAGES)
     assert state(session, r.rma) == before
-

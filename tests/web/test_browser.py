@@ -40,8 +40,10 @@ from tests.web.browser_support import (
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(),
-                       reason=f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not in_ci(),
+        reason=f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests",
+    ),
 ]
 
 PER_STAGE = 5
@@ -55,8 +57,9 @@ LIVE_TIMEOUT_MS = 5_000  # the board polls every 2.5 s
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the module; every test gets fresh contexts."""
     if not CHROMIUM.exists():
-        pytest.fail(f"CI is set but {CHROMIUM} is missing: the browser tests must run in CI "
-                    f"(install Debian's chromium package)")
+        pytest.fail(
+            f"CI is set but {CHROMIUM} is missing: the browser tests must run in CI (install Debian's chromium package)"
+        )
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
@@ -213,8 +216,9 @@ def test_dragging_another_teams_return_snaps_back_with_the_reason(open_board, bo
 
 
 @pytest.mark.parametrize("target", ["approved", "resolved"])
-def test_a_move_the_workflow_does_not_allow_is_refused_with_the_reason(open_board, board: Board,
-                                                                        session: Session, target: str):
+def test_a_move_the_workflow_does_not_allow_is_refused_with_the_reason(
+    open_board, board: Board, session: Session, target: str
+):
     me = open_board(board.staff.lead)  # a lead may act on every stage, but not skip the workflow
     page = me.page
     rma = board.rmas["received"][3]
@@ -225,8 +229,7 @@ def test_a_move_the_workflow_does_not_allow_is_refused_with_the_reason(open_boar
 
     name = {"approved": "Approved — label / pickup", "resolved": "Resolved"}[target]
     expect(page.locator("#toasts .toast-error")).to_contain_text(
-        f"{rma} cannot move from “Received — to inspect” to “{name}”; "
-        f"from there it can go to “Inspected — to resolve”."
+        f"{rma} cannot move from “Received — to inspect” to “{name}”; from there it can go to “Inspected — to resolve”."
     )
     expect(page.locator(f"#cards-received > #card-{rma}")).to_have_attribute("data-stage", "received")
     expect(page.locator(f"#card-{rma}")).to_have_count(1)
@@ -247,7 +250,8 @@ def test_a_drag_to_resolved_asks_for_the_resolution_in_the_details(open_board, b
 
     # nothing is posted without a resolution: the card goes back and the details open on the Move form
     expect(page.locator("#toasts .toast-info")).to_contain_text(
-        "Moving to “Resolved” needs how it was resolved: use Move in the details.")
+        "Moving to “Resolved” needs how it was resolved: use Move in the details."
+    )
     expect(page.locator(f"#cards-inspected > #card-{rma}")).to_have_attribute("data-stage", "inspected")
     detail = page.locator("aside#panel article#detail")
     expect(detail).to_have_attribute("data-rma", rma)
@@ -303,8 +307,9 @@ def test_the_keyboard_move_menu_moves_a_card(open_board, board: Board, session: 
     me.console.assert_clean()
 
 
-def test_a_member_moving_a_card_out_of_their_team_by_keyboard_keeps_the_focus_on_it(open_board, board: Board,
-                                                                                    session: Session):
+def test_a_member_moving_a_card_out_of_their_team_by_keyboard_keeps_the_focus_on_it(
+    open_board, board: Board, session: Session
+):
     me = open_board(board.staff.warehouse)
     page = me.page
     rma = board.rmas["received"][4]
@@ -378,8 +383,7 @@ def test_search_team_and_overdue_filters(open_board, board: Board, base_url: str
     me.console.assert_clean()
 
 
-def test_the_detail_panel_shows_a_return_and_takes_a_comment(open_board, board: Board, base_url: str,
-                                                             session: Session):
+def test_the_detail_panel_shows_a_return_and_takes_a_comment(open_board, board: Board, base_url: str, session: Session):
     me = open_board(board.staff.warehouse)
     page = me.page
     rma = board.rmas["received"][0]
@@ -417,8 +421,9 @@ def test_the_detail_panel_shows_a_return_and_takes_a_comment(open_board, board: 
     me.console.assert_clean()
 
 
-def test_a_change_from_slack_appears_on_an_open_board_without_a_reload(open_board, board: Board,
-                                                                       session: Session, workflow: Workflow):
+def test_a_change_from_slack_appears_on_an_open_board_without_a_reload(
+    open_board, board: Board, session: Session, workflow: Workflow
+):
     me = open_board(board.staff.customer_service)
     page = me.page
     rma = board.rmas["approved"][1]
@@ -426,8 +431,9 @@ def test_a_change_from_slack_appears_on_an_open_board_without_a_reload(open_boar
     page.evaluate("() => { window.__notReloaded = true; }")
 
     # as the Slack slash command would: the service layer, a person acting through Slack
-    r = svc.move_return(session, workflow, Actor.person(board.staff.logistics, Channel.SLACK), rma, "in_transit",
-                        now=NOW)
+    r = svc.move_return(
+        session, workflow, Actor.person(board.staff.logistics, Channel.SLACK), rma, "in_transit", now=NOW
+    )
     session.commit()
 
     moved = page.locator(f"#cards-in_transit > #card-{rma}")

@@ -30,11 +30,20 @@ def cs(client, session):
 
 def _form(now, **overrides: str) -> dict[str, str]:
     form = {
-        "order_number": "ORD-88231", "customer_name": "Eva Jansen", "customer_email": "Eva.Jansen@Example.NL",
-        "customer_locale": "nl", "delivered_on": (now.date() - timedelta(days=5)).isoformat(), "priority": "high",
-        "carrier": "", "tracking_number": "",
-        "items-0-sku": "jeans-32", "items-0-product_name": "Jeans 32/34", "items-0-quantity": "1",
-        "items-0-unit_price": "59,95", "items-0-reason_code": "too_large", "items-0-reason_note": "Too wide",
+        "order_number": "ORD-88231",
+        "customer_name": "Eva Jansen",
+        "customer_email": "Eva.Jansen@Example.NL",
+        "customer_locale": "nl",
+        "delivered_on": (now.date() - timedelta(days=5)).isoformat(),
+        "priority": "high",
+        "carrier": "",
+        "tracking_number": "",
+        "items-0-sku": "jeans-32",
+        "items-0-product_name": "Jeans 32/34",
+        "items-0-quantity": "1",
+        "items-0-unit_price": "59,95",
+        "items-0-reason_code": "too_large",
+        "items-0-reason_note": "Too wide",
         "items-0-category": "",
     }
     form.update(overrides)
@@ -86,16 +95,18 @@ def test_the_form_starts_with_one_empty_item_row(client, cs):
     assert tree.find(cls="notice-error") is None
 
 
-@pytest.mark.parametrize(("team", "role", "status"), [
-    ("customer_service", Role.MEMBER, 200),
-    ("logistics", Role.LEAD, 200),
-    (None, Role.ADMIN, 200),
-    ("logistics", Role.MEMBER, 403),
-    ("warehouse", Role.MEMBER, 403),
-    (None, Role.MEMBER, 403),
-])
-def test_only_customer_service_leads_and_admins_may_open_and_send_the_form(client, session, now, team, role,
-                                                                           status):
+@pytest.mark.parametrize(
+    ("team", "role", "status"),
+    [
+        ("customer_service", Role.MEMBER, 200),
+        ("logistics", Role.LEAD, 200),
+        (None, Role.ADMIN, 200),
+        ("logistics", Role.MEMBER, 403),
+        ("warehouse", Role.MEMBER, 403),
+        (None, Role.MEMBER, 403),
+    ],
+)
+def test_only_customer_service_leads_and_admins_may_open_and_send_the_form(client, session, now, team, role, status):
     _, token = login_as(client, session, team=team, role=role)
     assert client.get("/returns/new").status_code == status
     resp = client.post("/returns/new", data={**_form(now), "csrf_token": token})
@@ -108,29 +119,47 @@ def test_only_customer_service_leads_and_admins_may_open_and_send_the_form(clien
 
 def test_a_valid_form_creates_the_return_and_opens_it(client, session, now, cs):
     user, token = cs
-    form = _form(now, **{
-        "items-1-sku": "BELT-01", "items-1-product_name": "Belt", "items-1-quantity": "2",
-        "items-1-unit_price": "15", "items-1-reason_code": "defective", "items-1-category": "Accessories",
-        "carrier": "PostNL", "tracking_number": "3SABC",
-    })
+    form = _form(
+        now,
+        **{
+            "items-1-sku": "BELT-01",
+            "items-1-product_name": "Belt",
+            "items-1-quantity": "2",
+            "items-1-unit_price": "15",
+            "items-1-reason_code": "defective",
+            "items-1-category": "Accessories",
+            "carrier": "PostNL",
+            "tracking_number": "3SABC",
+        },
+    )
     resp = client.post("/returns/new", data={**form, "csrf_token": token})
     assert resp.status_code == 302
     [r] = _saved(session)
     assert resp.headers["Location"] == f"/returns/{r.rma}"
     assert r.rma == "RMA-1001"
     assert (r.order_number, r.customer_name, r.customer_email, r.customer_locale) == (
-        "ORD-88231", "Eva Jansen", "eva.jansen@example.nl", "nl")
+        "ORD-88231",
+        "Eva Jansen",
+        "eva.jansen@example.nl",
+        "nl",
+    )
     assert r.delivered_on == now.date() - timedelta(days=5)
     assert (r.priority, r.carrier, r.tracking_number, r.stage) == (2, "PostNL", "3SABC", "new")
     assert r.created_at == now
-    assert [(i.sku, i.product_name, i.quantity, i.unit_price, i.reason_code, i.reason_note, i.category)
-            for i in r.items] == [
+    assert [
+        (i.sku, i.product_name, i.quantity, i.unit_price, i.reason_code, i.reason_note, i.category) for i in r.items
+    ] == [
         ("JEANS-32", "Jeans 32/34", 1, Decimal("59.95"), "too_large", "Too wide", None),
         ("BELT-01", "Belt", 2, Decimal("15.00"), "defective", None, "accessories"),
     ]
     [event] = r.events
     assert (event.kind, event.to_stage, event.actor_id, event.actor_label, event.channel) == (
-        "created", "new", user.id, "Carla Service", Channel.WEB)
+        "created",
+        "new",
+        user.id,
+        "Carla Service",
+        Channel.WEB,
+    )
 
     detail = page(client.get(resp.headers["Location"]))
     assert detail.by_id("toasts").find(cls="toast").text == "RMA-1001 created for Eva Jansen."
@@ -148,8 +177,16 @@ def test_an_htmx_form_is_sent_to_the_new_return_by_hx_redirect(client, session, 
 
 def test_an_empty_extra_item_row_is_ignored(client, session, now, cs):
     _, token = cs
-    form = _form(now, **{"items-1-sku": " ", "items-1-product_name": "", "items-1-quantity": "1",
-                         "items-1-unit_price": "", "items-1-reason_code": ""})
+    form = _form(
+        now,
+        **{
+            "items-1-sku": " ",
+            "items-1-product_name": "",
+            "items-1-quantity": "1",
+            "items-1-unit_price": "",
+            "items-1-reason_code": "",
+        },
+    )
     assert client.post("/returns/new", data=form, headers=hx(token)).status_code == 204
     [r] = _saved(session)
     assert [i.sku for i in r.items] == ["JEANS-32"]
@@ -158,30 +195,44 @@ def test_an_empty_extra_item_row_is_ignored(client, session, now, cs):
 # --- refusals -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("overrides", "field", "message"), [
-    ({"customer_email": "eva at example.nl"}, "customer_email", "not an e-mail address: 'eva at example.nl'"),
-    ({"customer_email": ""}, "customer_email", "required"),
-    ({"order_number": "   "}, "order_number", "required"),
-    ({"customer_name": "x" * 201}, "customer_name", "at most 200 characters (got 201)"),
-    ({"items-0-reason_code": "teleported"}, "items-0-reason_code",
-     "unknown reason 'teleported'; reasons are: too_small, too_large, damaged, defective, wrong_item, "
-     "not_as_described, changed_mind, late_delivery, missing_parts"),
-    ({"items-0-reason_code": ""}, "items-0-reason_code", "required"),
-    ({"items-0-sku": "giftcard"}, "items-0-sku", "GIFTCARD cannot be returned (the return policy excludes it)"),
-    ({"items-0-category": "Underwear"}, "items-0-category",
-     "underwear items cannot be returned (the return policy excludes them)"),
-    ({"items-0-quantity": "0"}, "items-0-quantity", "must be at least 1, got 0"),
-    ({"items-0-quantity": "1.5"}, "items-0-quantity", "expected a whole number, got '1.5'"),
-    ({"items-0-unit_price": "abc"}, "items-0-unit_price", "expected an amount like 19.95, got 'abc'"),
-    ({"items-0-unit_price": "-1"}, "items-0-unit_price", "expected an amount like 19.95, got '-1'"),
-    ({"items-0-unit_price": "1.999"}, "items-0-unit_price", "at most two decimals, got '1.999'"),
-    ({"delivered_on": "2026-02-02"}, "delivered_on",
-     "outside the 30-day return window (delivered 2026-02-02, 31 days ago)"),
-    ({"delivered_on": "2026-03-06"}, "delivered_on", "2026-03-06 is in the future"),
-    ({"delivered_on": "last week"}, "delivered_on", "expected a date like 2026-03-01, got 'last week'"),
-], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None)
-def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_saved(client, session, now, cs, overrides,
-                                                                         field, message):
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"customer_email": "eva at example.nl"}, "customer_email", "not an e-mail address: 'eva at example.nl'"),
+        ({"customer_email": ""}, "customer_email", "required"),
+        ({"order_number": "   "}, "order_number", "required"),
+        ({"customer_name": "x" * 201}, "customer_name", "at most 200 characters (got 201)"),
+        (
+            {"items-0-reason_code": "teleported"},
+            "items-0-reason_code",
+            "unknown reason 'teleported'; reasons are: too_small, too_large, damaged, defective, wrong_item, "
+            "not_as_described, changed_mind, late_delivery, missing_parts",
+        ),
+        ({"items-0-reason_code": ""}, "items-0-reason_code", "required"),
+        ({"items-0-sku": "giftcard"}, "items-0-sku", "GIFTCARD cannot be returned (the return policy excludes it)"),
+        (
+            {"items-0-category": "Underwear"},
+            "items-0-category",
+            "underwear items cannot be returned (the return policy excludes them)",
+        ),
+        ({"items-0-quantity": "0"}, "items-0-quantity", "must be at least 1, got 0"),
+        ({"items-0-quantity": "1.5"}, "items-0-quantity", "expected a whole number, got '1.5'"),
+        ({"items-0-unit_price": "abc"}, "items-0-unit_price", "expected an amount like 19.95, got 'abc'"),
+        ({"items-0-unit_price": "-1"}, "items-0-unit_price", "expected an amount like 19.95, got '-1'"),
+        ({"items-0-unit_price": "1.999"}, "items-0-unit_price", "at most two decimals, got '1.999'"),
+        (
+            {"delivered_on": "2026-02-02"},
+            "delivered_on",
+            "outside the 30-day return window (delivered 2026-02-02, 31 days ago)",
+        ),
+        ({"delivered_on": "2026-03-06"}, "delivered_on", "2026-03-06 is in the future"),
+        ({"delivered_on": "last week"}, "delivered_on", "expected a date like 2026-03-01, got 'last week'"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None,
+)
+def test_invalid_input_is_refused_next_to_its_field_and_nothing_is_saved(
+    client, session, now, cs, overrides, field, message
+):
     _, token = cs
     resp = client.post("/returns/new", data={**_form(now, **overrides), "csrf_token": token})
     assert resp.status_code == 422
@@ -205,10 +256,18 @@ def test_top_level_errors_mark_the_input_for_assistive_technology(client, now, c
 
 def test_every_bad_field_is_named_at_once_and_the_typed_values_stay(client, session, now, cs):
     _, token = cs
-    form = _form(now, customer_email="nope", **{
-        "items-0-quantity": "0", "items-1-sku": "GIFTCARD", "items-1-product_name": "Gift card",
-        "items-1-quantity": "1", "items-1-unit_price": "abc", "items-1-reason_code": "changed_mind",
-    })
+    form = _form(
+        now,
+        customer_email="nope",
+        **{
+            "items-0-quantity": "0",
+            "items-1-sku": "GIFTCARD",
+            "items-1-product_name": "Gift card",
+            "items-1-quantity": "1",
+            "items-1-unit_price": "abc",
+            "items-1-reason_code": "changed_mind",
+        },
+    )
     resp = client.post("/returns/new", data={**form, "csrf_token": token})
     assert resp.status_code == 422
     tree = page(resp)
@@ -245,8 +304,10 @@ def test_one_more_item_row_comes_with_a_fresh_add_button(client, cs):
     tree = page(resp)
     row = tree.by_id("item-1")
     names = [n.attrs["name"] for n in row.find_all() if n.tag in ("input", "select")]
-    assert names == [f"items-1-{k}" for k in
-                     ("sku", "product_name", "category", "quantity", "unit_price", "reason_code", "reason_note")]
+    assert names == [
+        f"items-1-{k}"
+        for k in ("sku", "product_name", "category", "quantity", "unit_price", "reason_code", "reason_note")
+    ]
     assert tree.by_id("items-1-quantity").attrs["value"] == "1"
     assert tree.by_id("items-1-unit_price").attrs["value"] == ""
     add = tree.by_id("add-item")
@@ -268,8 +329,16 @@ def test_item_rows_beyond_the_limits_are_refused(client, cs, i):
 def test_an_error_in_an_added_row_is_shown_in_that_row(client, session, now, cs):
     _, token = cs
     client.get("/returns/new/item?i=1", headers=hx())
-    form = _form(now, **{"items-1-sku": "SCARF-2", "items-1-product_name": "Scarf", "items-1-quantity": "1",
-                         "items-1-unit_price": "9.95", "items-1-reason_code": "nope"})
+    form = _form(
+        now,
+        **{
+            "items-1-sku": "SCARF-2",
+            "items-1-product_name": "Scarf",
+            "items-1-quantity": "1",
+            "items-1-unit_price": "9.95",
+            "items-1-reason_code": "nope",
+        },
+    )
     tree = page(client.post("/returns/new", data=form, headers=hx(token)))
     assert _error_next_to(tree, "items-1-reason_code").startswith("unknown reason 'nope'")
     assert _error_next_to(tree, "items-0-reason_code") is None

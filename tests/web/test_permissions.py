@@ -70,9 +70,11 @@ def test_the_server_allows_exactly_what_the_role_and_team_permit(client, session
     for stage, r in returns.items():
         teammate = teammates[stage]
         before = state(session, r.rma)
-        resp = client.post(f"/returns/{r.rma}/{action}", data={**_form(action, stage, teammate.id),
-                                                               "version": str(before.version)},
-                           headers=hx(token))
+        resp = client.post(
+            f"/returns/{r.rma}/{action}",
+            data={**_form(action, stage, teammate.id), "version": str(before.version)},
+            headers=hx(token),
+        )
         after = state(session, r.rma)
         body = resp.get_data(as_text=True)
         if _allowed(role, team, stage):
@@ -89,8 +91,7 @@ def test_the_server_allows_exactly_what_the_role_and_team_permit(client, session
             assert after == before, stage
 
 
-@pytest.mark.parametrize(("role", "team", "stage"), list(itertools.product(ROLES, TEAMS, STAGES)),
-                         ids=lambda v: _id(v))
+@pytest.mark.parametrize(("role", "team", "stage"), list(itertools.product(ROLES, TEAMS, STAGES)), ids=lambda v: _id(v))
 def test_the_ui_offers_only_the_actions_the_user_may_take(client, session, workflow, role, team, stage):
     r = make_return(session, workflow, stage=stage)
     login_as(client, session, team=team, role=role)
@@ -116,8 +117,9 @@ def test_the_ui_offers_only_the_actions_the_user_may_take(client, session, workf
         assert card.find(cls="lock").text == f"{owner} only"
 
 
-@pytest.mark.parametrize(("role", "team", "closed"), list(itertools.product(ROLES, TEAMS, ["resolved", "rejected"])),
-                         ids=lambda v: _id(v))
+@pytest.mark.parametrize(
+    ("role", "team", "closed"), list(itertools.product(ROLES, TEAMS, ["resolved", "rejected"])), ids=lambda v: _id(v)
+)
 def test_reopening_belongs_to_the_team_that_gets_the_return_back(client, session, workflow, role, team, closed):
     r = make_return(session, workflow, stage=closed)
     back_to = workflow.stages[closed].next[0]
@@ -131,8 +133,7 @@ def test_reopening_belongs_to_the_team_that_gets_the_return_back(client, session
         assert move_form.find("button").text == "Reopen"
 
     before = state(session, r.rma)
-    resp = client.post(f"/returns/{r.rma}/reopen", data={"version": str(before.version)},
-                       headers=hx(token))
+    resp = client.post(f"/returns/{r.rma}/reopen", data={"version": str(before.version)}, headers=hx(token))
     after = state(session, r.rma)
     if allowed:
         assert resp.status_code == 200
@@ -151,20 +152,23 @@ def test_nobody_changes_the_owner_or_the_block_of_a_closed_return(client, sessio
     r = make_return(session, workflow, stage="resolved")
     user, token = login_as(client, session, team="customer_service", role=role)
     before = state(session, r.rma)
-    resp = client.post(f"/returns/{r.rma}/{action}",
-                       data={"reason": "Late", "assignee_id": str(user.id)}, headers=hx(token))
+    resp = client.post(
+        f"/returns/{r.rma}/{action}", data={"reason": "Late", "assignee_id": str(user.id)}, headers=hx(token)
+    )
     assert resp.status_code == 409
     assert "is closed" in page(resp).find(cls="notice-error").text
     assert state(session, r.rma) == before
 
 
-@pytest.mark.parametrize(("role", "allowed"), [(Role.ADMIN, True), (Role.LEAD, True), (Role.MEMBER, False)],
-                         ids=["admin", "lead", "member"])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(Role.ADMIN, True), (Role.LEAD, True), (Role.MEMBER, False)], ids=["admin", "lead", "member"]
+)
 def test_only_leads_and_admins_correct_the_shipping_of_a_closed_return(client, session, workflow, role, allowed):
     r = make_return(session, workflow, stage="resolved")
     _, token = login_as(client, session, team="customer_service", role=role)
-    resp = client.post(f"/returns/{r.rma}/shipping", data={"carrier": "DHL", "tracking_number": "JJD1"},
-                       headers=hx(token))
+    resp = client.post(
+        f"/returns/{r.rma}/shipping", data={"carrier": "DHL", "tracking_number": "JJD1"}, headers=hx(token)
+    )
     assert resp.status_code == (200 if allowed else 403)
     assert (state(session, r.rma).carrier == "DHL") == allowed
 
@@ -189,11 +193,24 @@ def test_creating_returns_is_for_customer_service_leads_and_admins(client, sessi
     assert resp.status_code == (200 if allowed else 403)
     if not allowed:
         # the one refusal wording the services, the CSV import and Slack use too
-        assert re.fullmatch(r"Test User \d+ cannot create returns: “New request” belongs to Customer service; "
-                            r"only its members, leads and admins can\.", page(resp).find(cls="lead").text)
-        resp = client.post("/returns/new", data={
-            "csrf_token": token, "order_number": "ORD-1", "customer_name": "Eva", "customer_email": "eva@example.nl",
-            "items-0-sku": "A", "items-0-product_name": "A", "items-0-quantity": "1", "items-0-unit_price": "1",
-            "items-0-reason_code": "damaged"})
+        assert re.fullmatch(
+            r"Test User \d+ cannot create returns: “New request” belongs to Customer service; "
+            r"only its members, leads and admins can\.",
+            page(resp).find(cls="lead").text,
+        )
+        resp = client.post(
+            "/returns/new",
+            data={
+                "csrf_token": token,
+                "order_number": "ORD-1",
+                "customer_name": "Eva",
+                "customer_email": "eva@example.nl",
+                "items-0-sku": "A",
+                "items-0-product_name": "A",
+                "items-0-quantity": "1",
+                "items-0-unit_price": "1",
+                "items-0-reason_code": "damaged",
+            },
+        )
         assert resp.status_code == 403
         assert count(session, Return) == 0

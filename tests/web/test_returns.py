@@ -87,11 +87,23 @@ def test_the_rma_in_the_url_is_case_insensitive(client, session, workflow, now, 
 
 
 def test_the_detail_lists_every_item_with_its_reason(client, session, workflow, now, jan):
-    r = make_return(session, workflow, now=now, items=[
-        ItemDraft(sku="coat-grn-l", product_name="Coat green L", quantity=1, unit_price="129.5",
-                  reason_code="damaged", reason_note="Torn seam", category="outerwear"),
-        ItemDraft(sku="SOCKS-9", product_name="Socks", quantity=3, unit_price="4.99", reason_code="changed_mind"),
-    ])
+    r = make_return(
+        session,
+        workflow,
+        now=now,
+        items=[
+            ItemDraft(
+                sku="coat-grn-l",
+                product_name="Coat green L",
+                quantity=1,
+                unit_price="129.5",
+                reason_code="damaged",
+                reason_note="Torn seam",
+                category="outerwear",
+            ),
+            ItemDraft(sku="SOCKS-9", product_name="Socks", quantity=3, unit_price="4.99", reason_code="changed_mind"),
+        ],
+    )
     session.commit()
     rows = page(client.get(f"/returns/{r.rma}", headers=hx())).find("table", cls="items").find("tbody")
     cells = [[td.text for td in tr.find_all("td")] for tr in rows.find_all("tr")]
@@ -101,15 +113,19 @@ def test_the_detail_lists_every_item_with_its_reason(client, session, workflow, 
     ]
 
 
-@pytest.mark.parametrize(("delivered_days_ago", "created_days_ago", "expected"), [
-    (10, 0, "23 Feb 2026 · return window 30 days, 20 days left"),
-    (29, 0, "04 Feb 2026 · return window 30 days, 1 day left"),
-    (30, 0, "03 Feb 2026 · return window 30 days, 0 days left"),
-    (40, 20, "24 Jan 2026 · return window 30 days, ended 10 days ago"),
-    (None, 0, "unknown"),
-])
-def test_policy_facts_show_the_delivery_and_the_window_left(client, session, workflow, now, jan, delivered_days_ago,
-                                                            created_days_ago, expected):
+@pytest.mark.parametrize(
+    ("delivered_days_ago", "created_days_ago", "expected"),
+    [
+        (10, 0, "23 Feb 2026 · return window 30 days, 20 days left"),
+        (29, 0, "04 Feb 2026 · return window 30 days, 1 day left"),
+        (30, 0, "03 Feb 2026 · return window 30 days, 0 days left"),
+        (40, 20, "24 Jan 2026 · return window 30 days, ended 10 days ago"),
+        (None, 0, "unknown"),
+    ],
+)
+def test_policy_facts_show_the_delivery_and_the_window_left(
+    client, session, workflow, now, jan, delivered_days_ago, created_days_ago, expected
+):
     delivered = now.date() - timedelta(days=delivered_days_ago) if delivered_days_ago is not None else None
     r = make_return(session, workflow, now=now - timedelta(days=created_days_ago), delivered_on=delivered)
     session.commit()
@@ -123,13 +139,20 @@ def test_a_request_made_after_the_window_is_pointed_out(client, session, workflo
     r.delivered_on = now.date() - timedelta(days=45)  # as an old import could have stored it
     session.commit()
     facts = _facts(page(client.get(f"/returns/{r.rma}", headers=hx())))
-    assert facts["Delivered on"] == ("19 Jan 2026 · return window 30 days, ended 15 days ago "
-                                     "requested after the window")
+    assert facts["Delivered on"] == (
+        "19 Jan 2026 · return window 30 days, ended 15 days ago requested after the window"
+    )
 
 
 def test_the_facts_show_the_stage_clock_the_promise_and_the_customer(client, session, workflow, now, jan):
-    r = make_return(session, workflow, now=now - timedelta(hours=1), customer_email="mila@example.nl",
-                    order_number="ORD-777", customer_locale="de")
+    r = make_return(
+        session,
+        workflow,
+        now=now - timedelta(hours=1),
+        customer_email="mila@example.nl",
+        order_number="ORD-777",
+        customer_locale="de",
+    )
     late = make_return(session, workflow, now=now - timedelta(days=15))
     session.commit()
     facts = _facts(page(client.get(f"/returns/{r.rma}", headers=hx())))
@@ -151,8 +174,9 @@ def test_the_timeline_lists_every_event_with_actor_and_channel(client, session, 
     session.commit()
     assert _post(client, token, r.rma, "claim").status_code == 200
     with runtime.unit_of_work() as s:
-        svc.flag_return(s, workflow, Actor.person(s.get(User, sam.id), Channel.SLACK), r.rma, "Waiting for photos",
-                        now=now)
+        svc.flag_return(
+            s, workflow, Actor.person(s.get(User, sam.id), Channel.SLACK), r.rma, "Waiting for photos", now=now
+        )
         svc.add_comment(s, workflow, Actor.system("delay scan", Channel.JOB), r.rma, "Stage is late", now=now)
     assert _post(client, token, r.rma, "unflag").status_code == 200
     assert _post(client, token, r.rma, "shipping", carrier="DHL", tracking_number="JJD0001").status_code == 200
@@ -315,15 +339,19 @@ def test_assigning_to_a_deactivated_user_is_refused(client, session, workflow, n
     assert state(session, r.rma).assignee_id is None
 
 
-@pytest.mark.parametrize(("assignee_id", "message"), [
-    ("99999", "no user with id 99999"),
-    ("abc", "assignee_id must be a whole number, got 'abc'"),
-    ("-1", "assignee_id must be a whole number, got '-1'"),
-    ("²", "assignee_id must be a whole number, got '²'"),
-    ("9" * 30, "assignee_id must be a whole number, got '" + "9" * 30 + "'"),
-])
-def test_assigning_to_someone_who_does_not_exist_is_a_bad_request(client, session, workflow, now, jan, assignee_id,
-                                                                 message):
+@pytest.mark.parametrize(
+    ("assignee_id", "message"),
+    [
+        ("99999", "no user with id 99999"),
+        ("abc", "assignee_id must be a whole number, got 'abc'"),
+        ("-1", "assignee_id must be a whole number, got '-1'"),
+        ("²", "assignee_id must be a whole number, got '²'"),
+        ("9" * 30, "assignee_id must be a whole number, got '" + "9" * 30 + "'"),
+    ],
+)
+def test_assigning_to_someone_who_does_not_exist_is_a_bad_request(
+    client, session, workflow, now, jan, assignee_id, message
+):
     _, token = jan
     r = make_return(session, workflow, now=now)
     session.commit()
@@ -359,11 +387,14 @@ def test_flagging_with_a_reason_and_clearing_it(client, session, workflow, now, 
     assert after.event_kinds == ("created", "flagged", "unflagged")
 
 
-@pytest.mark.parametrize(("reason", "error"), [
-    ("", "say why the return is blocked"),
-    ("   ", "say why the return is blocked"),
-    ("x" * 501, "at most 500 characters (got 501)"),
-])
+@pytest.mark.parametrize(
+    ("reason", "error"),
+    [
+        ("", "say why the return is blocked"),
+        ("   ", "say why the return is blocked"),
+        ("x" * 501, "at most 500 characters (got 501)"),
+    ],
+)
 def test_flagging_needs_a_reason(client, session, workflow, now, jan, reason, error):
     _, token = jan
     r = make_return(session, workflow, now=now)
@@ -383,7 +414,9 @@ def test_the_move_form_offers_the_next_stages_with_their_teams(client, session, 
     session.commit()
     options = page(client.get(f"/returns/{r.rma}", headers=hx())).by_id("to_stage").find_all("option")
     assert [(o.attrs["value"], o.text) for o in options] == [
-        ("approved", "Approved — label / pickup (Logistics)"), ("rejected", "Rejected")]
+        ("approved", "Approved — label / pickup (Logistics)"),
+        ("rejected", "Rejected"),
+    ]
 
 
 def test_moving_to_the_next_stage(client, session, workflow, now, jan):
@@ -454,10 +487,14 @@ def test_reopening_a_closed_return(client, session, workflow, now, jan, closed, 
     assert after.event_kinds == ("created", "reopened")
 
 
-@pytest.mark.parametrize(("action", "notice"), [
-    ("unflag", "{rma} is not blocked."),
-    ("reopen", "{rma} is not closed; it is in “New request”."),
-], ids=["clearing-a-block-that-is-not-there", "reopening-an-open-return"])
+@pytest.mark.parametrize(
+    ("action", "notice"),
+    [
+        ("unflag", "{rma} is not blocked."),
+        ("reopen", "{rma} is not closed; it is in “New request”."),
+    ],
+    ids=["clearing-a-block-that-is-not-there", "reopening-an-open-return"],
+)
 def test_a_change_that_does_not_fit_the_return_is_refused(client, session, workflow, now, jan, action, notice):
     _, token = jan
     r = make_return(session, workflow, now=now)
@@ -487,11 +524,14 @@ def test_editing_the_shipping_details(client, session, workflow, now, jan):
     assert state(session, r.rma).event_kinds == ("created", "shipping_updated")
 
 
-@pytest.mark.parametrize(("form", "errors"), [
-    ({"carrier": "", "tracking_number": "3SABC123"}, ["name the carrier of this tracking number"]),
-    ({"carrier": "x" * 61, "tracking_number": ""}, ["at most 60 characters (got 61)"]),
-    ({"carrier": "DHL", "tracking_number": "9" * 81}, ["at most 80 characters (got 81)"]),
-])
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        ({"carrier": "", "tracking_number": "3SABC123"}, ["name the carrier of this tracking number"]),
+        ({"carrier": "x" * 61, "tracking_number": ""}, ["at most 60 characters (got 61)"]),
+        ({"carrier": "DHL", "tracking_number": "9" * 81}, ["at most 80 characters (got 81)"]),
+    ],
+)
 def test_bad_shipping_details_are_refused_next_to_the_field(client, session, workflow, now, jan, form, errors):
     _, token = jan
     r = make_return(session, workflow, now=now)
@@ -505,13 +545,16 @@ def test_bad_shipping_details_are_refused_next_to_the_field(client, session, wor
 # --- conflicts, unknown returns, no htmx --------------------------------------------------------
 
 
-@pytest.mark.parametrize(("action", "form"), [
-    ("move", {"to_stage": "approved"}),
-    ("claim", {}),
-    ("assign", {"assignee_id": ""}),
-    ("flag", {"reason": "Waiting"}),
-    ("shipping", {"carrier": "DHL", "tracking_number": "1"}),
-])
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("move", {"to_stage": "approved"}),
+        ("claim", {}),
+        ("assign", {"assignee_id": ""}),
+        ("flag", {"reason": "Waiting"}),
+        ("shipping", {"carrier": "DHL", "tracking_number": "1"}),
+    ],
+)
 def test_a_stale_version_is_refused_naming_who_changed_it(client, session, workflow, now, jan, action, form):
     _, token = jan
     bob = make_user(session, name="Bob Smith")
@@ -523,8 +566,10 @@ def test_a_stale_version_is_refused_naming_who_changed_it(client, session, workf
     before = state(session, r.rma)
     resp = _post(client, token, r.rma, action, version=loaded, **form)
     assert resp.status_code == 409
-    assert _notice(resp) == (f"{r.rma} was changed by Bob Smith (claimed, 05 Mar 09:00 UTC) after you loaded it; "
-                             "reload to see the change and try again.")
+    assert _notice(resp) == (
+        f"{r.rma} was changed by Bob Smith (claimed, 05 Mar 09:00 UTC) after you loaded it; "
+        "reload to see the change and try again."
+    )
     assert page(resp).by_id("detail").attrs["data-version"] == str(before.version)  # the retry uses the new one
     assert state(session, r.rma) == before
 
@@ -545,8 +590,9 @@ def test_an_unknown_return_is_404(client, session, jan, htmx):
     assert "no return RMA-404" in resp.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("action", ["move", "claim", "assign", "comment", "flag", "unflag", "snooze", "reopen",
-                                    "shipping"])
+@pytest.mark.parametrize(
+    "action", ["move", "claim", "assign", "comment", "flag", "unflag", "snooze", "reopen", "shipping"]
+)
 def test_changing_an_unknown_return_is_404(client, session, jan, action):
     _, token = jan
     resp = _post(client, token, "RMA-404", action, to_stage="approved", body="Hi", reason="x", carrier="DHL")
@@ -568,8 +614,9 @@ def test_without_htmx_a_change_redirects_to_the_detail_with_a_message(client, se
     assert follow.by_id("toasts").find(cls="toast").text == f"You now own {r.rma}."
 
 
-def test_without_htmx_a_refused_change_answers_with_the_page_its_status_and_the_field_error(client, session, workflow,
-                                                                                         now, jan):
+def test_without_htmx_a_refused_change_answers_with_the_page_its_status_and_the_field_error(
+    client, session, workflow, now, jan
+):
     _, token = jan
     r = make_return(session, workflow, now=now)
     session.commit()

@@ -38,9 +38,16 @@ class Case:
 
 
 NEW_FORM = {
-    "order_number": "ORD-1", "customer_name": "Eva Jansen", "customer_email": "eva@example.nl",
-    "customer_locale": "nl", "priority": "normal", "items-0-sku": "JEANS-32", "items-0-product_name": "Jeans 32",
-    "items-0-quantity": "1", "items-0-unit_price": "59.95", "items-0-reason_code": "too_large",
+    "order_number": "ORD-1",
+    "customer_name": "Eva Jansen",
+    "customer_email": "eva@example.nl",
+    "customer_locale": "nl",
+    "priority": "normal",
+    "items-0-sku": "JEANS-32",
+    "items-0-product_name": "Jeans 32",
+    "items-0-quantity": "1",
+    "items-0-unit_price": "59.95",
+    "items-0-reason_code": "too_large",
 }
 CASES = {
     "move": Case("/returns/{rma}/move", data=lambda _: {"to_stage": "approved"}),
@@ -109,11 +116,13 @@ def test_a_csrf_token_of_another_session_is_refused(app, client, session, workfl
     assert _snapshot(session, rma) == before
 
 
-@pytest.mark.parametrize(("way", "statuses"), [("htmx-header", (200, 204)), ("form-field", (302,))],
-                         ids=["htmx-header", "form-field"])
+@pytest.mark.parametrize(
+    ("way", "statuses"), [("htmx-header", (200, 204)), ("form-field", (302,))], ids=["htmx-header", "form-field"]
+)
 @pytest.mark.parametrize("name", list(CASES))
-def test_the_csrf_token_is_accepted_in_the_htmx_header_or_the_form_field(client, session, workflow, name, way,
-                                                                         statuses):
+def test_the_csrf_token_is_accepted_in_the_htmx_header_or_the_form_field(
+    client, session, workflow, name, way, statuses
+):
     token, path, data, rma = _prepare(client, session, workflow, name)
     before = _snapshot(session, rma)
     if way == "htmx-header":
@@ -138,8 +147,15 @@ def test_slack_events_are_exempt_from_csrf_since_slack_signs_them(client):
 
 
 def _dead_notification(session) -> int:
-    n = Notification(channel="email", kind="handoff", recipient="logistics@shop.example", payload={},
-                     status=NotificationStatus.DEAD, attempts=8, last_error="SMTP refused")
+    n = Notification(
+        channel="email",
+        kind="handoff",
+        recipient="logistics@shop.example",
+        payload={},
+        status=NotificationStatus.DEAD,
+        attempts=8,
+        last_error="SMTP refused",
+    )
     session.add(n)
     session.commit()
     return n.id
@@ -215,8 +231,12 @@ def _csp(resp) -> dict[str, list[str]]:
 
 def _pages(client, session, workflow, now) -> dict[str, object]:
     """Every kind of page and fragment, rendered with data that exercises their branches."""
-    anonymous = {"login": client.get("/login"), "login error": client.post("/login", data={
-        "email": "x@shop.example", "password": "wrong password", "csrf_token": csrf_token(client)})}
+    anonymous = {
+        "login": client.get("/login"),
+        "login error": client.post(
+            "/login", data={"email": "x@shop.example", "password": "wrong password", "csrf_token": csrf_token(client)}
+        ),
+    }
     user, token = login_as(client, session, role=Role.ADMIN, name="Ada Admin")
     busy = make_return(session, workflow, now=now, priority="urgent", delivered_on=now.date())
     svc.claim_return(session, workflow, Actor.person(user, Channel.WEB), busy.rma, now=now)
@@ -236,8 +256,9 @@ def _pages(client, session, workflow, now) -> dict[str, object]:
         "new form": client.get("/returns/new"),
         "new form errors": client.post("/returns/new", data={"csrf_token": token, "customer_email": "nope"}),
         "item row": client.get("/returns/new/item?i=1", headers=hx()),
-        "board card": client.post(f"/returns/{busy.rma}/move", data={"to_stage": "approved", "view": "card"},
-                                  headers=hx(token)),
+        "board card": client.post(
+            f"/returns/{busy.rma}/move", data={"to_stage": "approved", "view": "card"}, headers=hx(token)
+        ),
         "not found": client.get("/returns/RMA-9999"),
         "no such column": client.get("/board/columns/nowhere"),
         "notifications admin": client.get("/admin/notifications"),

@@ -14,8 +14,11 @@ def test_board_shows_a_return_and_a_move_from_the_board_returns_the_card(client,
     token = login(client, user.email)
     html = client.get("/board").get_data(as_text=True)
     assert f'id="card-{r.rma}"' in html
-    resp = client.post(f"/returns/{r.rma}/move", data={"to_stage": "approved", "version": r.version, "view": "card"},
-                       headers={"X-CSRFToken": token, "HX-Request": "true"})
+    resp = client.post(
+        f"/returns/{r.rma}/move",
+        data={"to_stage": "approved", "version": r.version, "view": "card"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_data(as_text=True)
     assert 'data-stage="approved"' in body

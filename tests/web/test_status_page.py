@@ -41,34 +41,59 @@ def runtime(runtime: Runtime, clock: Clock) -> Runtime:
 PATHS = {
     "new": [],
     "received": [("approved", {}), ("in_transit", {}), ("received", {})],
-    "resolved": [("approved", {}), ("in_transit", {}), ("received", {}), ("inspected", {}),
-                 ("resolved", {"resolution": "refund"})],
+    "resolved": [
+        ("approved", {}),
+        ("in_transit", {}),
+        ("received", {}),
+        ("inspected", {}),
+        ("resolved", {"resolution": "refund"}),
+    ],
     "rejected": [("rejected", {"note": "The tags were removed"})],
 }
 # one day per step: created 5 March, then 6, 7, 8, ... March
 DAYS = {"en": ["March {d}, 2026"], "nl": ["{d} maart 2026"]}
 STEP = {
-    "en": {"new": "Return request received", "approved": "Return approved", "in_transit": "Parcel on its way to us",
-           "received": "Parcel received at our warehouse", "inspected": "Items inspected",
-           "resolved": "Return completed", "rejected": "Return not accepted"},
-    "nl": {"new": "Retourverzoek ontvangen", "approved": "Retour goedgekeurd", "in_transit": "Pakket onderweg naar ons",
-           "received": "Pakket ontvangen in ons magazijn", "inspected": "Artikelen gecontroleerd",
-           "resolved": "Retour afgerond", "rejected": "Retour niet geaccepteerd"},
+    "en": {
+        "new": "Return request received",
+        "approved": "Return approved",
+        "in_transit": "Parcel on its way to us",
+        "received": "Parcel received at our warehouse",
+        "inspected": "Items inspected",
+        "resolved": "Return completed",
+        "rejected": "Return not accepted",
+    },
+    "nl": {
+        "new": "Retourverzoek ontvangen",
+        "approved": "Retour goedgekeurd",
+        "in_transit": "Pakket onderweg naar ons",
+        "received": "Pakket ontvangen in ons magazijn",
+        "inspected": "Artikelen gecontroleerd",
+        "resolved": "Retour afgerond",
+        "rejected": "Retour niet geaccepteerd",
+    },
 }
 NOW_TEXT = {
-    "en": {"new": "We received your return request on {date} and are reviewing it.",
-           "received": "We received your parcel on {date} and are inspecting it.",
-           "resolved": "Your return was completed on {date}: we refunded you.",
-           "rejected": "We could not accept your return ({date})."},
-    "nl": {"new": "We hebben uw retourverzoek op {date} ontvangen en bekijken het nu.",
-           "received": "We hebben uw pakket op {date} ontvangen en controleren het nu.",
-           "resolved": "Uw retour is op {date} afgerond: we hebben het bedrag teruggestort.",
-           "rejected": "We konden uw retour helaas niet accepteren ({date})."},
+    "en": {
+        "new": "We received your return request on {date} and are reviewing it.",
+        "received": "We received your parcel on {date} and are inspecting it.",
+        "resolved": "Your return was completed on {date}: we refunded you.",
+        "rejected": "We could not accept your return ({date}).",
+    },
+    "nl": {
+        "new": "We hebben uw retourverzoek op {date} ontvangen en bekijken het nu.",
+        "received": "We hebben uw pakket op {date} ontvangen en controleren het nu.",
+        "resolved": "Uw retour is op {date} afgerond: we hebben het bedrag teruggestort.",
+        "rejected": "We konden uw retour helaas niet accepteren ({date}).",
+    },
 }
-EXPECT = {"en": "We expect to have everything settled by March 19, 2026.",
-          "nl": "We verwachten alles uiterlijk 19 maart 2026 af te ronden."}
-CHROME = {"en": ["Hello {name},", "So far", "Items", "Return {rma} · order {order}"],
-          "nl": ["Beste {name},", "Tot nu toe", "Artikelen", "Retour {rma} · bestelling {order}"]}
+EXPECT = {
+    "en": "We expect to have everything settled by March 19, 2026.",
+    "nl": "We verwachten alles uiterlijk 19 maart 2026 af te ronden.",
+}
+CHROME = {
+    "en": ["Hello {name},", "So far", "Items", "Return {rma} · order {order}"],
+    "nl": ["Beste {name},", "Tot nu toe", "Artikelen", "Retour {rma} · bestelling {order}"],
+}
 
 
 def _day(lang: str, day: int) -> str:
@@ -103,8 +128,16 @@ def _walk(session, session_factory, workflow, clock, stage: str, **overrides) ->
 @pytest.mark.parametrize("lang", ["en", "nl"])
 @pytest.mark.parametrize("stage", list(PATHS))
 def test_the_status_page_tells_where_the_return_is(session, session_factory, workflow, client, clock, stage, lang):
-    r = _walk(session, session_factory, workflow, clock, stage, customer_locale=lang, customer_name="Sanne de Vries",
-              order_number="ORD-61001")
+    r = _walk(
+        session,
+        session_factory,
+        workflow,
+        clock,
+        stage,
+        customer_locale=lang,
+        customer_name="Sanne de Vries",
+        order_number="ORD-61001",
+    )
 
     resp = client.get(f"/status/{r.status_token}")
 
@@ -128,12 +161,20 @@ def test_the_status_page_tells_where_the_return_is(session, session_factory, wor
     assert "1 × T-shirt blue M" in visible
 
 
-@pytest.mark.parametrize(("locale", "query", "lang"), [
-    ("en", "?lang=nl", "nl"), ("nl", "?lang=en", "en"), ("nl", "?lang=fr", "nl"), ("en", "?lang=", "en"),
-    ("nl-BE", "", "nl"), ("de", "", "en"),
-])
-def test_the_language_follows_the_customer_or_the_lang_parameter(session, session_factory, workflow, client, clock,
-                                                                 locale, query, lang):
+@pytest.mark.parametrize(
+    ("locale", "query", "lang"),
+    [
+        ("en", "?lang=nl", "nl"),
+        ("nl", "?lang=en", "en"),
+        ("nl", "?lang=fr", "nl"),
+        ("en", "?lang=", "en"),
+        ("nl-BE", "", "nl"),
+        ("de", "", "en"),
+    ],
+)
+def test_the_language_follows_the_customer_or_the_lang_parameter(
+    session, session_factory, workflow, client, clock, locale, query, lang
+):
     r = _walk(session, session_factory, workflow, clock, "new", customer_locale=locale)
 
     page = client.get(f"/status/{r.status_token}{query}").get_data(as_text=True)
@@ -144,10 +185,22 @@ def test_the_language_follows_the_customer_or_the_lang_parameter(session, sessio
 
 
 def test_a_token_shows_its_own_return_only(session, workflow, client, clock):
-    mine = make_return(session, workflow, now=clock(), customer_name="Anna Jansen", order_number="ORD-1111",
-                       customer_email="anna@example.nl")
-    theirs = make_return(session, workflow, now=clock(), customer_name="Bram Visser", order_number="ORD-2222",
-                         customer_email="bram@example.nl")
+    mine = make_return(
+        session,
+        workflow,
+        now=clock(),
+        customer_name="Anna Jansen",
+        order_number="ORD-1111",
+        customer_email="anna@example.nl",
+    )
+    theirs = make_return(
+        session,
+        workflow,
+        now=clock(),
+        customer_name="Bram Visser",
+        order_number="ORD-2222",
+        customer_email="bram@example.nl",
+    )
     session.commit()
 
     page = client.get(f"/status/{theirs.status_token}").get_data(as_text=True)
@@ -168,8 +221,14 @@ def _main(page: str) -> str:
 
 
 def test_a_wrong_token_is_a_plain_404_that_reveals_nothing(session, workflow, client, clock):
-    r = make_return(session, workflow, now=clock(), customer_name="Anna Jansen", order_number="ORD-1111",
-                    customer_email="anna@example.nl")
+    r = make_return(
+        session,
+        workflow,
+        now=clock(),
+        customer_name="Anna Jansen",
+        order_number="ORD-1111",
+        customer_email="anna@example.nl",
+    )
     session.commit()
     token = r.status_token
     assert len(token) == 32
@@ -221,11 +280,18 @@ def test_the_status_page_is_not_indexed_and_runs_no_inline_script(session, workf
 
 
 def test_a_custom_stage_shows_its_name(session, session_factory, runtime, clock):
-    toml = workflow_toml(stages={
-        "received": {"next": ["quality_check"]},
-        "quality_check": {"after": "received", "name": "Quality check", "team": "warehouse",
-                          "sla": "2 business days", "next": ["inspected"]},
-    })
+    toml = workflow_toml(
+        stages={
+            "received": {"next": ["quality_check"]},
+            "quality_check": {
+                "after": "received",
+                "name": "Quality check",
+                "team": "warehouse",
+                "sla": "2 business days",
+                "next": ["inspected"],
+            },
+        }
+    )
     workflow = parse_workflow(toml, source="custom.toml")
     assert "quality_check" in workflow.stages
     rt = replace(runtime, workflow=workflow)
@@ -244,13 +310,15 @@ def test_a_custom_stage_shows_its_name(session, session_factory, runtime, clock)
     assert EXPECT["nl"] in _text(page)
 
 
-def test_the_link_in_the_customer_email_opens_the_status_page(session, session_factory, workflow, runtime, client,
-                                                              clock):
+def test_the_link_in_the_customer_email_opens_the_status_page(
+    session, session_factory, workflow, runtime, client, clock
+):
     r = _walk(session, session_factory, workflow, clock, "received", customer_locale="nl")
     run_dispatch(runtime)  # no SMTP: .eml files
     with session_factory() as s:
-        last = s.scalars(select(Notification).where(Notification.kind == "customer_update")
-                         .order_by(Notification.id.desc())).first()
+        last = s.scalars(
+            select(Notification).where(Notification.kind == "customer_update").order_by(Notification.id.desc())
+        ).first()
     message = BytesParser(policy=policy.default).parsebytes(Path(last.delivery_ref).read_bytes())
     assert message["Subject"] == f"We hebben uw pakket {r.rma} ontvangen"
     urls = re.findall(r"https?://\S+", message.get_body(("plain",)).get_content())
@@ -262,8 +330,15 @@ def test_the_link_in_the_customer_email_opens_the_status_page(session, session_f
     assert _status_now(resp.get_data(as_text=True)) == NOW_TEXT["nl"]["received"].format(date=_day("nl", 8))
 
 
-RENAMED = {"new": "aanvraag", "approved": "goedgekeurd", "in_transit": "onderweg", "received": "binnen",
-           "inspected": "gecontroleerd", "resolved": "afgerond", "rejected": "afgewezen"}
+RENAMED = {
+    "new": "aanvraag",
+    "approved": "goedgekeurd",
+    "in_transit": "onderweg",
+    "received": "binnen",
+    "inspected": "gecontroleerd",
+    "resolved": "afgerond",
+    "rejected": "afgewezen",
+}
 
 
 def _renamed_toml() -> str:
@@ -271,8 +346,10 @@ def _renamed_toml() -> str:
     default = load_workflow()
     return workflow_toml(
         teams={key: {"name": f"Stap: {team.name}"} for key, team in default.teams.items()},
-        stages={key: {"key": RENAMED[key], "name": f"Stap: {stage.name}", "next": [RENAMED[n] for n in stage.next]}
-                for key, stage in default.stages.items()},
+        stages={
+            key: {"key": RENAMED[key], "name": f"Stap: {stage.name}", "next": [RENAMED[n] for n in stage.next]}
+            for key, stage in default.stages.items()
+        },
     )
 
 
@@ -294,6 +371,7 @@ def test_a_shop_that_renames_its_stages_keeps_the_customer_wording(session, sess
     assert _status_now(page) == NOW_TEXT[lang]["resolved"].format(date=_day(lang, 10))
     assert "Stap:" not in _text(page)  # the stage names are the staff's words, not the customer's
     with session_factory() as s:
-        mails = s.scalars(select(Notification).where(Notification.kind == "customer_update")
-                          .order_by(Notification.id)).all()
+        mails = s.scalars(
+            select(Notification).where(Notification.kind == "customer_update").order_by(Notification.id)
+        ).all()
     assert [n.payload["message"] for n in mails] == ["approved", "received", "resolved"]

@@ -67,8 +67,10 @@ def test_the_template_catalog_lists_every_translatable_string():
     mapping = re.findall(r"^\[(\w+):\s*(.+?)\]\s*$", (ROOT / "babel.cfg").read_text("utf-8"), re.M)
     assert mapping, "babel.cfg maps no files"
     method_map = [(pattern, method) for method, pattern in mapping]
-    extracted = {msgid if isinstance(msgid, str) else msgid[0]
-                 for _file, _line, msgid, *_rest in extract_from_dir(str(ROOT), method_map)}
+    extracted = {
+        msgid if isinstance(msgid, str) else msgid[0]
+        for _file, _line, msgid, *_rest in extract_from_dir(str(ROOT), method_map)
+    }
     in_pot = set(_messages(_read_po(POT)))
     assert sorted(extracted - in_pot) == [], "run: pybabel extract -F babel.cfg -o hub/translations/messages.pot ."
     assert sorted(in_pot - extracted) == []

@@ -70,13 +70,16 @@ def test_a_start_on_a_weekend_counts_from_monday_opening():
     assert due_at(saturday, business(4), AMS) == local("Europe/Amsterdam", 2026, 3, 9, 13)
 
 
-@pytest.mark.parametrize(("start", "due"), [
-    ((2026, 3, 5, 6, 0), (2026, 3, 5, 10, 0)),  # before opening: counts from 09:00
-    ((2026, 3, 5, 18, 30), (2026, 3, 6, 10, 0)),  # after closing: counts from tomorrow's opening
-    ((2026, 3, 5, 17, 0), (2026, 3, 6, 10, 0)),  # exactly at closing: nothing left today
-    ((2026, 3, 5, 16, 30), (2026, 3, 6, 9, 30)),  # half an hour today, half tomorrow
-    ((2026, 3, 5, 0, 0), (2026, 3, 5, 10, 0)),  # midnight
-])
+@pytest.mark.parametrize(
+    ("start", "due"),
+    [
+        ((2026, 3, 5, 6, 0), (2026, 3, 5, 10, 0)),  # before opening: counts from 09:00
+        ((2026, 3, 5, 18, 30), (2026, 3, 6, 10, 0)),  # after closing: counts from tomorrow's opening
+        ((2026, 3, 5, 17, 0), (2026, 3, 6, 10, 0)),  # exactly at closing: nothing left today
+        ((2026, 3, 5, 16, 30), (2026, 3, 6, 9, 30)),  # half an hour today, half tomorrow
+        ((2026, 3, 5, 0, 0), (2026, 3, 5, 10, 0)),  # midnight
+    ],
+)
 def test_a_start_outside_working_hours_waits_for_the_next_opening(start, due):
     assert due_at(local("Europe/Amsterdam", *start), business(1), AMS) == local("Europe/Amsterdam", *due)
 
@@ -119,14 +122,26 @@ def test_a_calendar_without_working_time_is_an_error_not_an_endless_loop():
 # --- daylight saving time -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("friday", "due_wall", "due_utc", "elapsed"), [
-    # last Sunday of March 2026: clocks go from 02:00 to 03:00 in Amsterdam
-    (local("Europe/Amsterdam", 2026, 3, 27, 12),  # CET, 11:00 UTC
-     local("Europe/Amsterdam", 2026, 3, 30, 12), utc(2026, 3, 30, 10), timedelta(days=3, hours=-1)),  # CEST
-    # last Sunday of October 2026: clocks go from 03:00 back to 02:00
-    (local("Europe/Amsterdam", 2026, 10, 23, 12),  # CEST, 10:00 UTC
-     local("Europe/Amsterdam", 2026, 10, 26, 12), utc(2026, 10, 26, 11), timedelta(days=3, hours=1)),  # CET
-], ids=["spring-forward", "fall-back"])
+@pytest.mark.parametrize(
+    ("friday", "due_wall", "due_utc", "elapsed"),
+    [
+        # last Sunday of March 2026: clocks go from 02:00 to 03:00 in Amsterdam
+        (
+            local("Europe/Amsterdam", 2026, 3, 27, 12),  # CET, 11:00 UTC
+            local("Europe/Amsterdam", 2026, 3, 30, 12),
+            utc(2026, 3, 30, 10),
+            timedelta(days=3, hours=-1),
+        ),  # CEST
+        # last Sunday of October 2026: clocks go from 03:00 back to 02:00
+        (
+            local("Europe/Amsterdam", 2026, 10, 23, 12),  # CEST, 10:00 UTC
+            local("Europe/Amsterdam", 2026, 10, 26, 12),
+            utc(2026, 10, 26, 11),
+            timedelta(days=3, hours=1),
+        ),  # CET
+    ],
+    ids=["spring-forward", "fall-back"],
+)
 def test_europe_daylight_saving_keeps_the_wall_clock(friday, due_wall, due_utc, elapsed):
     due = due_at(friday, business_days(1), AMS)
     assert due == due_wall
@@ -135,14 +150,24 @@ def test_europe_daylight_saving_keeps_the_wall_clock(friday, due_wall, due_utc, 
     assert business_hours_between(friday, due, AMS) == 8
 
 
-@pytest.mark.parametrize(("friday", "due_wall", "due_utc"), [
-    # spring forward on the second Sunday of March
-    (local("America/New_York", 2026, 3, 6, 12),  # EST, 17:00 UTC
-     local("America/New_York", 2026, 3, 9, 12), utc(2026, 3, 9, 16)),  # EDT
-    # fall back on the first Sunday of November
-    (local("America/New_York", 2026, 10, 30, 12),  # EDT, 16:00 UTC
-     local("America/New_York", 2026, 11, 2, 12), utc(2026, 11, 2, 17)),  # EST
-], ids=["spring-forward-second-sunday-of-march", "fall-back-first-sunday-of-november"])
+@pytest.mark.parametrize(
+    ("friday", "due_wall", "due_utc"),
+    [
+        # spring forward on the second Sunday of March
+        (
+            local("America/New_York", 2026, 3, 6, 12),  # EST, 17:00 UTC
+            local("America/New_York", 2026, 3, 9, 12),
+            utc(2026, 3, 9, 16),
+        ),  # EDT
+        # fall back on the first Sunday of November
+        (
+            local("America/New_York", 2026, 10, 30, 12),  # EDT, 16:00 UTC
+            local("America/New_York", 2026, 11, 2, 12),
+            utc(2026, 11, 2, 17),
+        ),  # EST
+    ],
+    ids=["spring-forward-second-sunday-of-march", "fall-back-first-sunday-of-november"],
+)
 def test_us_daylight_saving_keeps_the_wall_clock(friday, due_wall, due_utc):
     due = due_at(friday, business_days(1), NYC)
     assert due == due_wall
@@ -230,16 +255,26 @@ def test_starts_in_other_offsets_mean_the_same_instant():
 # --- properties ------------------------------------------------------------------------------------------
 
 ZONES = (
-    "UTC", "Europe/Amsterdam", "Europe/London", "America/New_York", "America/Los_Angeles", "America/St_Johns",
-    "Asia/Tokyo", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Sydney", "Pacific/Chatham",
+    "UTC",
+    "Europe/Amsterdam",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/St_Johns",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Sydney",
+    "Pacific/Chatham",
 )
 # Every zone above switches between 01:00 and 04:00 local time. An opening or closing time inside the
 # skipped hour does not exist on the day of the switch (see the report); these calendars open and close
 # outside that band, and their working day may still span the switch.
 SAFE_MINUTES = [m for m in range(24 * 60) if not 60 <= m < 240]
 SPAN = (datetime(2026, 1, 1), datetime(2027, 12, 31))
-PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _switches(zone: str) -> list[datetime]:
@@ -272,9 +307,13 @@ def calendars(draw: st.DrawFn) -> Team:
     opens = draw(st.sampled_from([m for m in SAFE_MINUTES if m <= 23 * 60 - 1]))
     closes = draw(st.sampled_from([m for m in SAFE_MINUTES if m >= opens + 60]))
     return Team(
-        key="t", name="T", color="#64748b", timezone=ZoneInfo(draw(st.sampled_from(ZONES))),
+        key="t",
+        name="T",
+        color="#64748b",
+        timezone=ZoneInfo(draw(st.sampled_from(ZONES))),
         working_days=frozenset(draw(st.sets(st.integers(0, 6), min_size=1))),
-        opens=time(opens // 60, opens % 60), closes=time(closes // 60, closes % 60),
+        opens=time(opens // 60, opens % 60),
+        closes=time(closes // 60, closes % 60),
         holidays=frozenset(draw(st.lists(st.dates(date(2025, 12, 1), date(2028, 6, 30)), max_size=12))),
     )
 

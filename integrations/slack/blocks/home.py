@@ -10,9 +10,16 @@ from integrations.slack.blocks.kit import Block, board_url, button, context, esc
 from integrations.slack.blocks.replies import list_message
 
 
-def home_view(name: str, assigned: tuple[Sequence[Mapping[str, Any]], int],
-              overdue: tuple[Sequence[Mapping[str, Any]], int], queues: Sequence[Mapping[str, Any]], *,
-              base_url: str, now: datetime, command: str) -> Block:
+def home_view(
+    name: str,
+    assigned: tuple[Sequence[Mapping[str, Any]], int],
+    overdue: tuple[Sequence[Mapping[str, Any]], int],
+    queues: Sequence[Mapping[str, Any]],
+    *,
+    base_url: str,
+    now: datetime,
+    command: str,
+) -> Block:
     """The Home tab: the user's assigned returns, their teams' overdue ones and the queue sizes."""
     blocks: list[Block] = [
         header(f"Returns Hub — {name}"),
@@ -20,19 +27,28 @@ def home_view(name: str, assigned: tuple[Sequence[Mapping[str, Any]], int],
         {"type": "divider"},
     ]
     if queues:
-        lines = [f"• *{esc(q['team_name'])}*: {q['open']} open, {q['unassigned']} unassigned, "
-                 f"{q['overdue']} overdue — <{board_url(base_url, team=q['team'])}|board>" for q in queues]
+        lines = [
+            f"• *{esc(q['team_name'])}*: {q['open']} open, {q['unassigned']} unassigned, "
+            f"{q['overdue']} overdue — <{board_url(base_url, team=q['team'])}|board>"
+            for q in queues
+        ]
         blocks.append(section("*Team queues*\n" + "\n".join(lines), block_id="queues"))
     for title, (rows, total), empty, block_id, more in (
         ("Assigned to you", assigned, "Nothing is assigned to you.", "assigned", {"assignee": "mine"}),
         ("Overdue in your teams", overdue, "Nothing is overdue. :tada:", "overdue", {"overdue": "1"}),
     ):
-        _, listed = list_message(title, rows, total, base_url=base_url, now=now,
-                                 more_url=board_url(base_url, **more), empty=empty)
+        _, listed = list_message(
+            title, rows, total, base_url=base_url, now=now, more_url=board_url(base_url, **more), empty=empty
+        )
         listed[0]["block_id"] = block_id
         blocks += listed
-    blocks.append({"type": "actions", "block_id": "actions", "elements": [
-        button("Open the board", "open_board", value="board", url=board_url(base_url))]})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "actions",
+            "elements": [button("Open the board", "open_board", value="board", url=board_url(base_url))],
+        }
+    )
     return {"type": "home", "blocks": blocks[:100]}
 
 

@@ -100,11 +100,15 @@ def header(text: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": cut(text, 150), "emoji": True}}
 
 
-def button(text: str, action_id: str, *, value: str | None = None, url: str | None = None,
-           style: str | None = None) -> Block:
+def button(
+    text: str, action_id: str, *, value: str | None = None, url: str | None = None, style: str | None = None
+) -> Block:
     """A button: an action (with a value) or a link (with a url)."""
-    element: Block = {"type": "button", "action_id": action_id,
-                      "text": {"type": "plain_text", "text": cut(text, MAX_BUTTON), "emoji": True}}
+    element: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": cut(text, MAX_BUTTON), "emoji": True},
+    }
     if value is not None:
         element["value"] = value
     if url is not None:

@@ -39,8 +39,9 @@ LEVELS = {
 # --- a return: facts, items and buttons ----------------------------------------------------------
 
 
-def return_actions(p: Mapping[str, Any], base_url: str, *, claim: bool = True, moves: bool = True,
-                   snooze: bool = False) -> Block:
+def return_actions(
+    p: Mapping[str, Any], base_url: str, *, claim: bool = True, moves: bool = True, snooze: bool = False
+) -> Block:
     """Claim, Move to <next stage>, (Snooze) and Open in board, for the stage the message is about."""
     rma, stage = p["rma"], p.get("stage")
     value = action_value(rma, stage)
@@ -95,13 +96,17 @@ def _comment_block(comment: Mapping[str, Any] | None) -> list[Block]:
 def handoff_message(p: HandoffPayload, base_url: str) -> Message:
     """A return handed to the team that now owns it: who, from where, the last comment, the due date, buttons."""
     rma, team = p["rma"], p.get("team_name") or "your team"
-    origin = (f"from {esc(p['from_team_name'])}" if p.get("from_team_name")
-              else f"from “{esc(p.get('from_stage_name'))}”")
+    origin = (
+        f"from {esc(p['from_team_name'])}" if p.get("from_team_name") else f"from “{esc(p.get('from_stage_name'))}”"
+    )
     who = f" by {esc(p['actor'])}" if p.get("actor") else ""
     text = f"{rma} handed to {team} ({p.get('stage_name')}){who}"
     blocks: list[Block] = [
-        section(f":inbox_tray: *{link(base_url, rma)}* is now *{esc(team)}*'s: "
-                f"“{esc(p.get('stage_name'))}”, handed over {origin}{who}.", block_id="summary"),
+        section(
+            f":inbox_tray: *{link(base_url, rma)}* is now *{esc(team)}*'s: "
+            f"“{esc(p.get('stage_name'))}”, handed over {origin}{who}.",
+            block_id="summary",
+        ),
         fact_fields(p),
         section(f"*Items*\n{items_text(p.get('items') or [])}"),
     ]
@@ -120,9 +125,12 @@ def alert_message(p: AlertPayload, base_url: str) -> Message:
     text = f"{label}: {rma} in {p.get('stage_name')}{late}"
     blocks: list[Block] = [
         header(f"{label}: {rma}"),
-        section(f"{emoji} *{link(base_url, rma)}* in “{esc(p.get('stage_name'))}”"
-                + (f" ({esc(p['team_name'])})" if p.get("team_name") else "")
-                + (f" is late by {esc(p['late_by'])}." if p.get("late_by") else "."), block_id="summary"),
+        section(
+            f"{emoji} *{link(base_url, rma)}* in “{esc(p.get('stage_name'))}”"
+            + (f" ({esc(p['team_name'])})" if p.get("team_name") else "")
+            + (f" is late by {esc(p['late_by'])}." if p.get("late_by") else "."),
+            block_id="summary",
+        ),
         fact_fields(p),
         section(f"*Items*\n{items_text(p.get('items') or [])}"),
     ]
@@ -136,10 +144,15 @@ def mention_message(p: MentionPayload, base_url: str) -> Message:
     text = f"{p.get('author')} mentioned you on {rma}"
     body = cut(str(p.get("body", "")), 2000).replace("\n", "\n>")
     blocks = [
-        section(f":speech_balloon: *{esc(p.get('author'))}* mentioned you on *{link(base_url, rma)}* "
-                f"({esc(p.get('customer_name'))}, “{esc(p.get('stage_name'))}”):\n>{esc(body)}"),
-        {"type": "actions", "block_id": "actions",
-         "elements": [button("Open in board", "open_board", value=rma, url=return_url(base_url, rma))]},
+        section(
+            f":speech_balloon: *{esc(p.get('author'))}* mentioned you on *{link(base_url, rma)}* "
+            f"({esc(p.get('customer_name'))}, “{esc(p.get('stage_name'))}”):\n>{esc(body)}"
+        ),
+        {
+            "type": "actions",
+            "block_id": "actions",
+            "elements": [button("Open in board", "open_board", value=rma, url=return_url(base_url, rma))],
+        },
     ]
     return text, blocks
 
@@ -148,8 +161,10 @@ def _digest_rows(rows: Sequence[Mapping[str, Any]], total: int, base_url: str, l
     lines = []
     for row in rows[:limit]:
         who = f" · {esc(row['assignee'])}" if row.get("assignee") else ""
-        lines.append(f"• {link(base_url, row['rma'])} {esc(row.get('customer_name'))} — "
-                     f"{esc(row.get('stage_name'))}, due {when(row.get('due_at'))}{who}")
+        lines.append(
+            f"• {link(base_url, row['rma'])} {esc(row.get('customer_name'))} — "
+            f"{esc(row.get('stage_name'))}, due {when(row.get('due_at'))}{who}"
+        )
     if total > len(lines):
         lines.append(f"… and {total - len(lines)} more")
     return "\n".join(lines)
@@ -179,13 +194,19 @@ def digest_message(p: Mapping[str, Any], base_url: str) -> Message:
     for key, emoji, label, filters in sections:
         rows = p.get(key) or []
         if rows:
-            blocks.append(section(f"{emoji} *{label.capitalize()}* ({totals[key]})\n"
-                                  f"{_digest_rows(rows, totals[key], base_url)}"))
+            blocks.append(
+                section(f"{emoji} *{label.capitalize()}* ({totals[key]})\n{_digest_rows(rows, totals[key], base_url)}")
+            )
             blocks.append(context(f"<{board_url(base_url, team=team, **filters)}|See them on the board>"))
     if len(blocks) == 2:
         blocks.append(section("Nothing overdue, due today, blocked or unassigned. :tada:"))
-    blocks.append({"type": "actions", "block_id": "actions", "elements": [
-        button("Open the board", "open_board", value=team, url=board_url(base_url, team=team))]})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "actions",
+            "elements": [button("Open the board", "open_board", value=team, url=board_url(base_url, team=team))],
+        }
+    )
     return text, blocks[:MAX_BLOCKS]
 
 
@@ -203,7 +224,10 @@ def activity_message(p: Mapping[str, Any], base_url: str) -> Message:
 
 # each builder reads its own payload type; the dispatcher hands them the stored JSON of that kind
 BUILDERS: dict[str, Callable[[Any, str], Message]] = {
-    "handoff": handoff_message, "alert": alert_message, "mention": mention_message, "digest": digest_message,
+    "handoff": handoff_message,
+    "alert": alert_message,
+    "mention": mention_message,
+    "digest": digest_message,
     "activity": activity_message,
 }
 

@@ -9,15 +9,28 @@ from hub.workflow import Workflow
 from integrations.slack.blocks.kit import Block, context, cut, esc, section
 
 
-def _input(block_id: str, label: str, *, optional: bool = False, initial: str | None = None,
-           multiline: bool = False, hint: str | None = None, max_length: int | None = None) -> Block:
+def _input(
+    block_id: str,
+    label: str,
+    *,
+    optional: bool = False,
+    initial: str | None = None,
+    multiline: bool = False,
+    hint: str | None = None,
+    max_length: int | None = None,
+) -> Block:
     element: Block = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
     if initial:
         element["initial_value"] = initial
     if max_length:
         element["max_length"] = max_length
-    block: Block = {"type": "input", "block_id": block_id, "optional": optional, "element": element,
-                    "label": {"type": "plain_text", "text": label}}
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "element": element,
+        "label": {"type": "plain_text", "text": label},
+    }
     if hint:
         block["hint"] = {"type": "plain_text", "text": hint}
     return block
@@ -27,44 +40,72 @@ def _option(value: str, label: str) -> Block:
     return {"text": {"type": "plain_text", "text": cut(label, 75)}, "value": value}
 
 
-def _select(block_id: str, label: str, options: Iterable[tuple[str, str]], *, initial: str | None = None,
-            optional: bool = False) -> Block:
+def _select(
+    block_id: str, label: str, options: Iterable[tuple[str, str]], *, initial: str | None = None, optional: bool = False
+) -> Block:
     opts = [_option(v, label_) for v, label_ in options]
-    element: Block = {"type": "static_select", "action_id": "value", "options": opts[:100],
-                      "placeholder": {"type": "plain_text", "text": "Choose…"}}
+    element: Block = {
+        "type": "static_select",
+        "action_id": "value",
+        "options": opts[:100],
+        "placeholder": {"type": "plain_text", "text": "Choose…"},
+    }
     chosen = next((o for o in opts if o["value"] == initial), None)
     if chosen:
         element["initial_option"] = chosen
-    return {"type": "input", "block_id": block_id, "optional": optional, "element": element,
-            "label": {"type": "plain_text", "text": label}}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "element": element,
+        "label": {"type": "plain_text", "text": label},
+    }
 
 
 NEW_RETURN_FIELDS = {  # modal block id -> the draft's field (items[0].* for the one product line)
-    "order_number": "order_number", "customer_name": "customer_name", "customer_email": "customer_email",
-    "customer_locale": "customer_locale", "delivered_on": "delivered_on", "priority": "priority",
-    "item_sku": "items[0].sku", "item_product_name": "items[0].product_name", "item_quantity": "items[0].quantity",
-    "item_unit_price": "items[0].unit_price", "item_reason_code": "items[0].reason_code",
-    "item_category": "items[0].category", "item_reason_note": "items[0].reason_note",
-    "carrier": "carrier", "tracking_number": "tracking_number",
+    "order_number": "order_number",
+    "customer_name": "customer_name",
+    "customer_email": "customer_email",
+    "customer_locale": "customer_locale",
+    "delivered_on": "delivered_on",
+    "priority": "priority",
+    "item_sku": "items[0].sku",
+    "item_product_name": "items[0].product_name",
+    "item_quantity": "items[0].quantity",
+    "item_unit_price": "items[0].unit_price",
+    "item_reason_code": "items[0].reason_code",
+    "item_category": "items[0].category",
+    "item_reason_note": "items[0].reason_note",
+    "carrier": "carrier",
+    "tracking_number": "tracking_number",
 }
+
 
 def new_return_modal(workflow: Workflow, private_metadata: str) -> Block:
     """The `new` modal: the board's new-return form with one product line."""
     policy = workflow.policy
     blocks: list[Block] = [
-        context(f"It starts in “{esc(workflow.initial_stage.name)}”. Checked against the return policy as you "
-                f"create it: a {policy.return_window_days}-day window from delivery. One product line here; "
-                "add more on the board."),
+        context(
+            f"It starts in “{esc(workflow.initial_stage.name)}”. Checked against the return policy as you "
+            f"create it: a {policy.return_window_days}-day window from delivery. One product line here; "
+            "add more on the board."
+        ),
         _input("order_number", "Order number", max_length=60),
         _input("customer_name", "Customer name", max_length=200),
         _input("customer_email", "Customer e-mail", max_length=254),
-        _input("customer_locale", "Customer's language", initial="en", hint="A language code: en, nl, …",
-               max_length=10),
-        {"type": "input", "block_id": "delivered_on", "optional": True,
-         "label": {"type": "plain_text", "text": "Delivered on"},
-         "element": {"type": "datepicker", "action_id": "value"}},
-        _select("priority", "Priority", [(p, p.capitalize()) for p in ("low", "normal", "high", "urgent")],
-                initial="normal"),
+        _input(
+            "customer_locale", "Customer's language", initial="en", hint="A language code: en, nl, …", max_length=10
+        ),
+        {
+            "type": "input",
+            "block_id": "delivered_on",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Delivered on"},
+            "element": {"type": "datepicker", "action_id": "value"},
+        },
+        _select(
+            "priority", "Priority", [(p, p.capitalize()) for p in ("low", "normal", "high", "urgent")], initial="normal"
+        ),
         {"type": "divider"},
         _input("item_sku", "SKU", max_length=64),
         _input("item_product_name", "Product", max_length=200),
@@ -78,9 +119,12 @@ def new_return_modal(workflow: Workflow, private_metadata: str) -> Block:
         _input("tracking_number", "Tracking number", optional=True, max_length=80),
     ]
     return {
-        "type": "modal", "callback_id": "new_return", "private_metadata": private_metadata,
+        "type": "modal",
+        "callback_id": "new_return",
+        "private_metadata": private_metadata,
         "title": {"type": "plain_text", "text": "New return"},
-        "submit": {"type": "plain_text", "text": "Create"}, "close": {"type": "plain_text", "text": "Cancel"},
+        "submit": {"type": "plain_text", "text": "Create"},
+        "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": blocks,
     }
 
@@ -99,19 +143,38 @@ def modal_errors(field_errors: Mapping[str, str], fields: Mapping[str, str], fal
 
 MOVE_FIELDS = {"resolution": "resolution", "note": "note"}
 
-def move_modal(rma: str, stage_name: str, *, resolutions: Sequence[str], needs_resolution: bool,
-               needs_note: bool, private_metadata: str) -> Block:
+
+def move_modal(
+    rma: str,
+    stage_name: str,
+    *,
+    resolutions: Sequence[str],
+    needs_resolution: bool,
+    needs_note: bool,
+    private_metadata: str,
+) -> Block:
     """The modal a Move button opens when the stage needs a resolution or a reason."""
     blocks: list[Block] = [section(f"Move *{esc(rma)}* to “{esc(stage_name)}”.")]
     if needs_resolution:
-        blocks.append(_select("resolution", "How was it resolved?",
-                              [(r, r.replace("_", " ").capitalize()) for r in resolutions]))
-    blocks.append(_input("note", "Reason for the customer" if needs_note else "Note", optional=not needs_note,
-                         multiline=True, max_length=5000))
+        blocks.append(
+            _select("resolution", "How was it resolved?", [(r, r.replace("_", " ").capitalize()) for r in resolutions])
+        )
+    blocks.append(
+        _input(
+            "note",
+            "Reason for the customer" if needs_note else "Note",
+            optional=not needs_note,
+            multiline=True,
+            max_length=5000,
+        )
+    )
     return {
-        "type": "modal", "callback_id": "move_return", "private_metadata": private_metadata,
+        "type": "modal",
+        "callback_id": "move_return",
+        "private_metadata": private_metadata,
         "title": {"type": "plain_text", "text": cut(f"Move {rma}", 24)},
-        "submit": {"type": "plain_text", "text": "Move"}, "close": {"type": "plain_text", "text": "Cancel"},
+        "submit": {"type": "plain_text", "text": "Move"},
+        "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": blocks,
     }
 

@@ -20,8 +20,11 @@ def detail_message(p: Mapping[str, Any], base_url: str, now: datetime) -> Messag
         state = " · :alarm_clock: *overdue*"
     text = f"{rma}: {p.get('customer_name')}, {p.get('stage_name')}"
     blocks: list[Block] = [
-        section(f"*{link(base_url, rma)}* — {esc(p.get('customer_name'))} ({esc(p.get('customer_email'))})\n"
-                f"In “{esc(p.get('stage_name'))}” for {duration(p.get('at'), now)}{state}", block_id="summary"),
+        section(
+            f"*{link(base_url, rma)}* — {esc(p.get('customer_name'))} ({esc(p.get('customer_email'))})\n"
+            f"In “{esc(p.get('stage_name'))}” for {duration(p.get('at'), now)}{state}",
+            block_id="summary",
+        ),
         fact_fields(p),
     ]
     if p.get("is_blocked"):
@@ -29,15 +32,25 @@ def detail_message(p: Mapping[str, Any], base_url: str, now: datetime) -> Messag
     blocks.append(section(f"*Items*\n{items_text(p.get('items') or [])}"))
     events = p.get("events") or []
     if events:
-        lines = [f"• {when(e['at'], '{date_short} {time}')} *{esc(e['actor'])}* {esc(e['text'])}"
-                 f" _({esc(e['channel'])})_" for e in events]
+        lines = [
+            f"• {when(e['at'], '{date_short} {time}')} *{esc(e['actor'])}* {esc(e['text'])} _({esc(e['channel'])})_"
+            for e in events
+        ]
         blocks.append(section("*Last events*\n" + "\n".join(lines)))
     blocks.append(return_actions(p, base_url, claim=p.get("may_act", True)))
     return text, blocks
 
 
-def list_message(title: str, rows: Sequence[Mapping[str, Any]], total: int, *, base_url: str, now: datetime,
-                 more_url: str, empty: str) -> Message:
+def list_message(
+    title: str,
+    rows: Sequence[Mapping[str, Any]],
+    total: int,
+    *,
+    base_url: str,
+    now: datetime,
+    more_url: str,
+    empty: str,
+) -> Message:
     """A list of returns (mine, a queue, the overdue ones), most urgent first, with a link to the rest."""
     text = f"{title}: {total}"
     if not rows:
@@ -47,8 +60,10 @@ def list_message(title: str, rows: Sequence[Mapping[str, Any]], total: int, *, b
         flags = " :no_entry:" if row.get("is_blocked") else ""
         overdue = " :alarm_clock:" if row.get("overdue") else ""
         who = esc(row["assignee"]) if row.get("assignee") else "_unassigned_"
-        lines.append(f"• {link(base_url, row['rma'])} {esc(row.get('customer_name'))} — {esc(row.get('stage_name'))}, "
-                     f"due {when(row.get('due_at'))}{overdue}{flags} · {who}")
+        lines.append(
+            f"• {link(base_url, row['rma'])} {esc(row.get('customer_name'))} — {esc(row.get('stage_name'))}, "
+            f"due {when(row.get('due_at'))}{overdue}{flags} · {who}"
+        )
     blocks = [section(f"*{esc(title)}* ({total})\n" + "\n".join(lines))]
     if total > len(lines):
         blocks.append(context(f"Showing {len(lines)} of {total}. <{more_url}|See them all on the board>"))

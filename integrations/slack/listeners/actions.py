@@ -46,20 +46,33 @@ def register(app: App, ctx: SlackContext) -> None:
         ack()  # a link button: the browser opens the board; Slack still tells us about the click
 
 
-def on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], client: WebClient, *,
-              to_stage: str | None, snooze_hours: float | None = None) -> None:
+def on_button(
+    ctx: SlackContext,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    *,
+    to_stage: str | None,
+    snooze_hours: float | None = None,
+) -> None:
     """Apply a Claim, Move or Snooze click as the clicker, then update the message it sits on (after the ack)."""
     where = Where.of(body)
     try:
         _on_button(ctx, body, action, client, where, to_stage, snooze_hours)
     except Exception:  # after the ack, an unexpected error still gets a word to the clicker
         log.exception("the %s button failed", action.get("action_id"))
-        tell(client, where, "Something went wrong on the hub's side; nothing was changed. Try again, or use "
-                            "the board.")
+        tell(client, where, "Something went wrong on the hub's side; nothing was changed. Try again, or use the board.")
 
 
-def _on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], client: WebClient, where: Where,
-               to_stage: str | None, snooze_hours: float | None = None) -> None:
+def _on_button(
+    ctx: SlackContext,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    where: Where,
+    to_stage: str | None,
+    snooze_hours: float | None = None,
+) -> None:
     wf = ctx.workflow
     rma, stage = read_action_value(action.get("value", ""))
     person = who_is(ctx.runtime, client, where.user)
@@ -77,8 +90,12 @@ def _on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], 
         outcome = apply(ctx, person, key, rma, snooze_change(ctx, snooze_hours), expect_stage=stage, announce=False)
         if outcome.ok and not outcome.duplicate:
             who = f"<@{person.slack_user_id}> ({blocks.esc(person.name)})"
-            update_message(client, where, f":zzz: Alerts snoozed for {snooze_hours:g} hours by {who} "
-                                          f"{when(ctx.runtime.now())}", drop=lambda a: a == "snooze")
+            update_message(
+                client,
+                where,
+                f":zzz: Alerts snoozed for {snooze_hours:g} hours by {who} {when(ctx.runtime.now())}",
+                drop=lambda a: a == "snooze",
+            )
         elif not outcome.ok:
             tell(client, where, outcome.message)
         return
@@ -89,17 +106,23 @@ def _on_button(ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], 
     after_change(ctx, client, where, person, outcome, to_stage)
 
 
-def open_move_modal(ctx: SlackContext, client: WebClient, body: dict[str, Any], where: Where, rma: str,
-                    stage: str | None, to_stage: str) -> None:
+def open_move_modal(
+    ctx: SlackContext, client: WebClient, body: dict[str, Any], where: Where, rma: str, stage: str | None, to_stage: str
+) -> None:
     """A move that needs a resolution or a reason asks for it in a modal first."""
     wf = ctx.workflow
     target = wf.stages[to_stage]
     meta: dict[str, Any] = {"rma": rma, "stage": stage, "to": to_stage, "where": where.metadata()}
     if len(json.dumps(meta, separators=(",", ":"))) > 3000:  # Slack's limit for private_metadata
         meta["where"]["blocks"] = ""
-    view = blocks.move_modal(rma, target.name, resolutions=wf.policy.allowed_resolutions,
-                             needs_resolution=target.requires_resolution, needs_note=target.requires_note,
-                             private_metadata=json.dumps(meta, separators=(",", ":")))
+    view = blocks.move_modal(
+        rma,
+        target.name,
+        resolutions=wf.policy.allowed_resolutions,
+        needs_resolution=target.requires_resolution,
+        needs_note=target.requires_note,
+        private_metadata=json.dumps(meta, separators=(",", ":")),
+    )
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SLACK_CALL_ERRORS as exc:

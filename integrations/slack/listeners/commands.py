@@ -45,8 +45,11 @@ def register(app: App, ctx: SlackContext) -> None:
             run(ctx, cmd, command, respond, client)
         except Exception:  # after the ack, an unexpected error still gets a reply
             log.exception("%s %r failed", ctx.command, command.get("text"))
-            respond(text=":x: Something went wrong on the hub's side; the change was not made. "
-                         "Try again, or use the board.", response_type="ephemeral")
+            respond(
+                text=":x: Something went wrong on the hub's side; the change was not made. "
+                "Try again, or use the board.",
+                response_type="ephemeral",
+            )
 
 
 def reply(respond: Respond, message: blocks.Message) -> None:
@@ -112,11 +115,28 @@ def show(inv: Invocation) -> None:
             facts = lookups.detail_facts(s, ctx.workflow, found[0], now, _actor(s, inv.person))
             inv.reply(blocks.detail_message(facts, ctx.base_url, now))
             return
-        rows = [{"rma": r.rma, "customer_name": r.customer_name, "stage_name": ctx.workflow.stages[r.stage].name
-                 if r.stage in ctx.workflow.stages else r.stage, "due_at": None if r.is_closed else r.stage_due_at,
-                 "assignee": r.assignee.name if r.assignee else None, "is_blocked": r.is_blocked} for r in found]
-        inv.reply(blocks.list_message(f"Returns of order {cmd.rma}", rows, len(rows), base_url=ctx.base_url, now=now,
-                                      more_url=blocks.board_url(ctx.base_url, q=cmd.rma), empty=""))
+        rows = [
+            {
+                "rma": r.rma,
+                "customer_name": r.customer_name,
+                "stage_name": ctx.workflow.stages[r.stage].name if r.stage in ctx.workflow.stages else r.stage,
+                "due_at": None if r.is_closed else r.stage_due_at,
+                "assignee": r.assignee.name if r.assignee else None,
+                "is_blocked": r.is_blocked,
+            }
+            for r in found
+        ]
+        inv.reply(
+            blocks.list_message(
+                f"Returns of order {cmd.rma}",
+                rows,
+                len(rows),
+                base_url=ctx.base_url,
+                now=now,
+                more_url=blocks.board_url(ctx.base_url, q=cmd.rma),
+                empty="",
+            )
+        )
 
 
 def mine(inv: Invocation) -> None:
@@ -125,9 +145,17 @@ def mine(inv: Invocation) -> None:
     now = ctx.runtime.now()
     with ctx.runtime.read_session_factory() as s:
         rows, total = lookups.assigned_to(s, ctx.workflow, inv.person.user_id or 0, now)
-    inv.reply(blocks.list_message("Assigned to you", rows, total, base_url=ctx.base_url, now=now,
-                                  more_url=blocks.board_url(ctx.base_url, assignee="mine"),
-                                  empty="Nothing is assigned to you. Claim something from a queue!"))
+    inv.reply(
+        blocks.list_message(
+            "Assigned to you",
+            rows,
+            total,
+            base_url=ctx.base_url,
+            now=now,
+            more_url=blocks.board_url(ctx.base_url, assignee="mine"),
+            empty="Nothing is assigned to you. Claim something from a queue!",
+        )
+    )
 
 
 def queue(inv: Invocation) -> None:
@@ -152,8 +180,17 @@ def queue(inv: Invocation) -> None:
     title = f"Overdue in {names}" if overdue else f"Open in {names}"
     filters = {"team": keys[0] if len(keys) == 1 else "", "overdue": "1" if overdue else ""}
     empty = "Nothing is overdue. :tada:" if overdue else "The queue is empty."
-    inv.reply(blocks.list_message(title, rows, total, base_url=ctx.base_url, now=now,
-                                  more_url=blocks.board_url(ctx.base_url, **filters), empty=empty))
+    inv.reply(
+        blocks.list_message(
+            title,
+            rows,
+            total,
+            base_url=ctx.base_url,
+            now=now,
+            more_url=blocks.board_url(ctx.base_url, **filters),
+            empty=empty,
+        )
+    )
 
 
 # --- changing -------------------------------------------------------------------------------------
@@ -200,8 +237,9 @@ def _is_slack_user_id(target: str) -> bool:
 def _linked_user_id(inv: Invocation, slack_user_id: str) -> int | None:
     other = who_is(inv.ctx.runtime, inv.client, slack_user_id)
     if not other.is_mapped:
-        raise _Unresolved(blocks.result_message(
-            f"<@{slack_user_id}> is not linked to a Returns Hub user: {other.problem}", ok=False))
+        raise _Unresolved(
+            blocks.result_message(f"<@{slack_user_id}> is not linked to a Returns Hub user: {other.problem}", ok=False)
+        )
     return other.user_id
 
 
@@ -284,11 +322,22 @@ def new(inv: Invocation) -> None:
         inv.client.views_open(trigger_id=payload["trigger_id"], view=blocks.new_return_modal(wf, metadata))
     except SLACK_CALL_ERRORS as exc:
         log.warning("views.open for the new-return modal failed: %s", exc)
-        inv.reply(blocks.result_message("Slack did not open the form (it allows 3 seconds); try again, "
-                                        "or use the board.", ok=False))
+        inv.reply(
+            blocks.result_message(
+                "Slack did not open the form (it allows 3 seconds); try again, or use the board.", ok=False
+            )
+        )
 
 
 HANDLERS: dict[str, Callable[[Invocation], None]] = {
-    "show": show, "mine": mine, "queue": queue, "overdue": queue, "move": move, "assign": assign, "note": note,
-    "flag": flag, "unflag": unflag, "new": new,
+    "show": show,
+    "mine": mine,
+    "queue": queue,
+    "overdue": queue,
+    "move": move,
+    "assign": assign,
+    "note": note,
+    "flag": flag,
+    "unflag": unflag,
+    "new": new,
 }

@@ -39,13 +39,11 @@ def home_for(ctx: SlackContext, slack_user_id: str, client: WebClient) -> dict[s
         user = load_user(s, person.user_id or 0)
         if user is None:
             return blocks.unmapped_home_view("Your Returns Hub account is deactivated.")
-        teams = sorted(k for k in user.team_keys if k in wf.teams) or (
-            list(wf.teams) if user.is_lead_or_admin else [])
+        teams = sorted(k for k in user.team_keys if k in wf.teams) or (list(wf.teams) if user.is_lead_or_admin else [])
         assigned = lookups.assigned_to(s, wf, user.id, now)
         overdue = lookups.team_returns(s, wf, teams, now, overdue_only=True)
         queues = lookups.queue_sizes(s, wf, teams, now)
-    return blocks.home_view(user.name, assigned, overdue, queues, base_url=ctx.base_url, now=now,
-                            command=ctx.command)
+    return blocks.home_view(user.name, assigned, overdue, queues, base_url=ctx.base_url, now=now, command=ctx.command)
 
 
 def publish_home(ctx: SlackContext, client: WebClient, slack_user_id: str) -> None:

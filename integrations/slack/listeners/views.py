@@ -43,22 +43,31 @@ def _person(ctx: SlackContext, body: dict[str, Any]) -> Person:
     slack_user_id = body["user"]["id"]
     # whoever opened the modal was linked then: the database answers, with no Slack call before the ack
     return known_person(ctx.runtime, slack_user_id) or Person(
-        slack_user_id, problem="You are not linked to a Returns Hub user.")
+        slack_user_id, problem="You are not linked to a Returns Hub user."
+    )
 
 
 def draft_from(values: dict[str, str]) -> ReturnDraft:
     """The modal's fields as the board's form would send them."""
     item = ItemDraft(
-        sku=values.get("item_sku", ""), product_name=values.get("item_product_name", ""),
-        quantity=values.get("item_quantity", "") or "1", unit_price=values.get("item_unit_price", ""),
-        reason_code=values.get("item_reason_code", ""), reason_note=values.get("item_reason_note", ""),
+        sku=values.get("item_sku", ""),
+        product_name=values.get("item_product_name", ""),
+        quantity=values.get("item_quantity", "") or "1",
+        unit_price=values.get("item_unit_price", ""),
+        reason_code=values.get("item_reason_code", ""),
+        reason_note=values.get("item_reason_note", ""),
         category=values.get("item_category", ""),
     )
     return ReturnDraft(
-        order_number=values.get("order_number", ""), customer_name=values.get("customer_name", ""),
-        customer_email=values.get("customer_email", ""), customer_locale=values.get("customer_locale", "") or "en",
-        delivered_on=values.get("delivered_on") or None, items=[item], priority=values.get("priority") or "normal",
-        carrier=values.get("carrier", ""), tracking_number=values.get("tracking_number", ""),
+        order_number=values.get("order_number", ""),
+        customer_name=values.get("customer_name", ""),
+        customer_email=values.get("customer_email", ""),
+        customer_locale=values.get("customer_locale", "") or "en",
+        delivered_on=values.get("delivered_on") or None,
+        items=[item],
+        priority=values.get("priority") or "normal",
+        carrier=values.get("carrier", ""),
+        tracking_number=values.get("tracking_number", ""),
     )
 
 
@@ -106,12 +115,14 @@ def submit_move(ctx: SlackContext, ack: Ack, body: dict[str, Any], view: dict[st
         return
     values = view_values(view)
     change = move_change(ctx, to_stage, resolution=values.get("resolution") or None, note=values.get("note") or None)
-    outcome = apply_change(ctx, person, f"view:{view['id']}", rma, change, expect_stage=meta.get("stage"),
-                           announce=False)
+    outcome = apply_change(
+        ctx, person, f"view:{view['id']}", rma, change, expect_stage=meta.get("stage"), announce=False
+    )
     if not outcome.ok and not outcome.duplicate:
         errors = outcome.field_errors or {"note": outcome.message}
         ack(response_action="errors", errors=modal_errors(errors, MOVE_FIELDS, "note"))
         return
     ack()
-    after_change(ctx, client, Where.from_metadata(meta.get("where") or {"user": person.slack_user_id}), person,
-                 outcome, to_stage)
+    after_change(
+        ctx, client, Where.from_metadata(meta.get("where") or {"user": person.slack_user_id}), person, outcome, to_stage
+    )
