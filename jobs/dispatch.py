@@ -86,7 +86,8 @@ def claim(
     return rows
 
 
-def _finish(session_factory: sessionmaker[Session], n: Notification, worker: str, **values: object) -> bool:
+def _update_claimed(session_factory: sessionmaker[Session], n: Notification, worker: str, **values: object) -> bool:
+    """Update the row while this worker still holds its claim; False when another dispatcher took it over."""
     with unit_of_work(session_factory) as s:
         # an UPDATE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
         result = cast(
@@ -98,12 +99,17 @@ def _finish(session_factory: sessionmaker[Session], n: Notification, worker: str
                     Notification.claimed_by == worker,
                     Notification.status == NotificationStatus.SENDING,
                 )
-                .values(claimed_by=None, claimed_at=None, **values)
+                .values(**values)
             ),
         )
-    if result.rowcount != 1:
-        log.warning("notification %s was taken over by another dispatcher while %s sent it", n.id, worker)
     return result.rowcount == 1
+
+
+def _finish(session_factory: sessionmaker[Session], n: Notification, worker: str, **values: object) -> bool:
+    if _update_claimed(session_factory, n, worker, claimed_by=None, claimed_at=None, **values):
+        return True
+    log.warning("notification %s was taken over by another dispatcher while %s sent it", n.id, worker)
+    return False
 
 
 def dispatch(
@@ -141,21 +147,7 @@ def dispatch(
 def _renew(session_factory: sessionmaker[Session], n: Notification, worker: str, now: datetime) -> bool:
     """Refresh our claim right before sending: a row that waited behind slow sends in a batch may have been
     taken over as abandoned (claim_ttl) by another dispatcher, which then sends it."""
-    with unit_of_work(session_factory) as s:
-        # an UPDATE runs on a cursor: Session.execute is typed to return a plain Result, which has no rowcount
-        result = cast(
-            CursorResult[Any],
-            s.execute(
-                update(Notification)
-                .where(
-                    Notification.id == n.id,
-                    Notification.claimed_by == worker,
-                    Notification.status == NotificationStatus.SENDING,
-                )
-                .values(claimed_at=now)
-            ),
-        )
-    return result.rowcount == 1
+    return _update_claimed(session_factory, n, worker, claimed_at=now)
 
 
 def _deliver(
