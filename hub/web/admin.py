@@ -1,4 +1,5 @@
-"""Admin pages: notifications that failed or died, with their last error and "retry now"."""
+"""Admin pages: notifications that have not gone out after a failure, with their last error, "retry now" and
+"retry all"."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from hub.core.errors import DomainError
-from hub.notifications.models import Notification, NotificationStatus
+from hub.core.errors import InvalidTransition
+from hub.notifications.outbox import retry_all as retry_all_notifications
 from hub.notifications.outbox import retry_notification
+from hub.notifications.queries import State, outbox_overview
 from hub.web.context import db, now, user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,35 +37,36 @@ def leads_and_admins(view: Callable[_P, _R]) -> Callable[_P, _R]:
 @bp.get("/notifications")
 @leads_and_admins
 def notifications() -> str:
-    """Failed (waiting to retry) and dead notifications, newest first, and counts by status."""
-    session = db()
-    problems = session.scalars(
-        select(Notification)
-        .where(
-            or_(
-                Notification.status == NotificationStatus.DEAD,
-                (Notification.status == NotificationStatus.PENDING) & (Notification.attempts > 0),
-            )
-        )
-        .order_by(Notification.id.desc())
-        .limit(200)
-    ).all()
-    by_status = select(Notification.status, func.count()).group_by(Notification.status)
-    counts = dict(session.execute(by_status).tuples().all())
-    return render_template("admin/notifications.html", problems=problems, counts=counts, Status=NotificationStatus)
+    """Failed, put back in line, dead and skipped notifications, newest first, and counts by state."""
+    return render_template("admin/notifications.html", overview=outbox_overview(db(), now()), State=State)
 
 
 @bp.post("/notifications/<int:notification_id>/retry")
 @leads_and_admins
 def retry(notification_id: int) -> Response:
-    """Put a failed or dead notification back in line now."""
+    """Put a failed, dead or skipped notification back in line now (an id that names none is a 404)."""
     session = db()
     try:
         n = retry_notification(session, notification_id, now())
-        session.commit()
-    except DomainError as exc:
+    except InvalidTransition as exc:  # sent or being sent since the page was loaded: back to the page, which says so
         session.rollback()
         flash(exc.message, "error")
     else:
+        session.commit()
         flash(f"Notification {n.id} ({n.kind} to {n.recipient}) will be sent on the next dispatch.", "success")
+    return redirect(url_for("admin.notifications"))
+
+
+@bp.post("/notifications/retry-all")
+@leads_and_admins
+def retry_all() -> Response:
+    """Put every failed, dead and skipped notification back in line now, in one transaction."""
+    session = db()
+    count = retry_all_notifications(session, now())
+    session.commit()
+    if count:
+        words = "notification is back in line: it goes" if count == 1 else "notifications are back in line: they go"
+        flash(f"{count} {words} out on the next dispatch.", "success")
+    else:
+        flash("Nothing to retry: no notification is waiting for a retry, dead or skipped.", "info")
     return redirect(url_for("admin.notifications"))

@@ -50,6 +50,7 @@ PROTECTED = [
     ("POST", "/returns/new"),
     ("GET", "/admin/notifications"),
     ("POST", "/admin/notifications/1/retry"),
+    ("POST", "/admin/notifications/retry-all"),
 ]
 PUBLIC = [
     ("/healthz", "application/json"),

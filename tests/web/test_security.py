@@ -24,6 +24,7 @@ from tests.web.support import (
 )
 
 RETRY = "/admin/notifications/{id}/retry"
+RETRY_ALL = "/admin/notifications/retry-all"
 CSRF_EXEMPT = {"slack.events"}  # Slack signs its requests; it cannot send our token
 
 
@@ -134,7 +135,8 @@ def test_the_csrf_token_is_accepted_in_the_htmx_header_or_the_form_field(
 
 
 def test_every_post_route_of_the_app_is_covered_here(app):
-    covered = {c.path.format(rma="RMA-1") for c in CASES.values()} | {"/login", "/logout", RETRY.format(id=1)}
+    admin = {RETRY.format(id=1), RETRY_ALL}
+    covered = {c.path.format(rma="RMA-1") for c in CASES.values()} | {"/login", "/logout"} | admin
     adapter = app.url_map.bind("localhost")
     endpoints = {adapter.match(p, method="POST")[0] for p in covered}
     posts = {r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}
