@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the hub package
@@ -72,7 +73,10 @@ def templates_dir() -> Path:
     return installed if installed.is_dir() else PACKAGE_DIR.parent / "templates"
 
 
-CUSTOMER_LANGUAGES = ("en", "nl")  # what customer e-mails and the status page are written in
+# What customer e-mails and the status page are written in, each language in its own name: the one list the
+# new-return form, the status page's language links and the choice of a customer's language follow. Every
+# language but English needs a complete catalog in hub/translations/<code>/ (tests/web/test_translations.py).
+CUSTOMER_LANGUAGES: Mapping[str, str] = MappingProxyType({"en": "English", "nl": "Nederlands", "de": "Deutsch"})
 
 
 def customer_language(locale: str | None) -> str:

@@ -105,6 +105,11 @@ REJECT_NOTES: tuple[str, ...] = tuple(_DATA["rejections"]["notes"])
 # how the open returns' stage clocks should look on the board, with relative weights
 CLOCK_STATES = {"on_time": 70, "due_soon": 16, "overdue": 14}
 
+# how returns come in, as the app takes them today (relative weights): customer service types them into
+# the new-return form or Slack's /returns new, or imports the shop's export of return requests with
+# `returns-hub import` (which records "CSV import <file name>" through the CLI)
+CREATED_BY = {"web_form": 45, "csv_import": 40, "slack": 15}
+
 
 # --- logins ----------------------------------------------------------------------------------
 
@@ -213,6 +218,16 @@ class _Seeder:
         channel = Channel.SLACK if self.rng.random() < 0.3 else Channel.WEB
         return Actor.person(self.person(team), channel)
 
+    def creator(self, at: datetime, *, imported: bool) -> Actor:
+        """Who opened a return, through a door the app has: a return that starts beyond the first stage
+        can only have come from a CSV import (the form and Slack open returns in the first stage)."""
+        how = "csv_import" if imported else self.pick(CREATED_BY)
+        if how == "csv_import":
+            # the shop's daily export of return requests, imported the day it was made
+            return Actor.system(f"CSV import shop-returns-{self.workflow.today(at):%Y-%m-%d}.csv", Channel.CLI)
+        channel = Channel.SLACK if how == "slack" else Channel.WEB
+        return Actor.person(self.person(self.workflow.initial_stage.team), channel)
+
     def run(self, per_stage: int) -> None:
         plans = [self.plan(key) for key in self.workflow.stages for _ in range(per_stage)]
         plans.sort(key=lambda p: p.entered[0])
@@ -282,13 +297,7 @@ class _Seeder:
         ends = [*entered[1:], self.now]
         draft = self.draft(plan, order)
         direct = path[0] != wf.initial_stage.key  # not reachable by moves: made in place, as an import does
-        creator = (
-            Actor.system("Shop import", Channel.API)
-            if direct
-            else Actor.system("Customer portal", Channel.CUSTOMER)
-            if rng.random() < 0.6
-            else Actor.person(self.person(wf.initial_stage.team), Channel.WEB)
-        )
+        creator = self.creator(entered[0], imported=direct)
         # made-up history tells nobody, and the database was empty, so its RMAs are new
         add((entered[0], _call(self.bring_in, creator, draft, entered[0], path[0] if direct else None)))
         for i in range(1, len(path)):

@@ -87,11 +87,12 @@
     const allowed = (card.dataset.targets || "").split(" ").includes(toStage);
     // a stage that needs a resolution or a reason is reached through the details; a move that is not
     // allowed at all goes to the server, which refuses it with the reason
+    // (the Move form opens on the stage it was dropped on, with the field that stage needs in focus)
     if (column && column.dataset.requires && allowed) {
       restore(card, origin);
       const need = column.dataset.requires === "resolution" ? "how it was resolved" : "a reason for the customer";
       toast("Moving to “" + column.dataset.stageName + "” needs " + need + ": use Move in the details.", "info");
-      openDetail(card.dataset.detailUrl);
+      openDetail(card.dataset.detailUrl, { moveTo: toStage });
       return;
     }
     card.classList.add("moving");
@@ -128,7 +129,7 @@
       Sortable.create(list, {
         group: "board",
         animation: 120,
-        draggable: "li.card",
+        draggable: "li.card:not(.locked)", // a locked card has no stage this user may move it to
         filter: "li.more, summary, button, a, details",
         preventOnFilter: false,
         ghostClass: "card-ghost",
@@ -173,12 +174,39 @@
   /* The detail panel over the board. */
   function panel() { return document.getElementById("panel"); }
 
-  function openDetail(url) {
-    if (!panel()) { window.location = url; return; }
-    htmx.ajax("GET", url, { target: "#panel", swap: "innerHTML" }).then(() => {
+  /* Open a return's details in the panel; `moveTo` opens its Move form on that stage. */
+  let focusAfterOpen = null;
+  function openDetail(url, opts) {
+    const moveTo = opts && opts.moveTo;
+    const get = moveTo ? url + "?move_to=" + encodeURIComponent(moveTo) : url;
+    if (!panel()) { window.location = get; return; }
+    focusAfterOpen = moveTo ? "[data-move-focus]" : null;
+    htmx.ajax("GET", get, { target: "#panel", swap: "innerHTML" }).then(() => {
+      focusAfterOpen = null; // used by the swap, or not at all (the request failed)
       history.pushState({ panel: url }, "", url);
     });
   }
+
+  /* The Move form: the field the chosen stage needs (a resolution, a reason) is required, and is the one
+     to fill in first; CSS shows only the fields the chosen stage uses. */
+  function syncMoveForm(form) {
+    const option = $("select[name=to_stage]", form).selectedOptions[0];
+    const needs = (option && option.dataset.requires) || "";
+    $$("[data-required-for]", form).forEach((field) => {
+      field.required = field.dataset.requiredFor === needs;
+      field.toggleAttribute("data-move-focus", field.required);
+    });
+  }
+
+  function syncMoveForms(root) {
+    $$("form.move-form", root).forEach(syncMoveForm);
+  }
+
+  document.addEventListener("change", (e) => {
+    if (e.target.matches && e.target.matches("form.move-form select[name=to_stage]")) {
+      syncMoveForm(e.target.form);
+    }
+  });
 
   function showPanel() {
     const p = panel();
@@ -224,10 +252,14 @@
 
   document.addEventListener("htmx:afterSwap", (e) => {
     const target = e.detail.target;
+    syncMoveForms(document);
     if (target && target.id === "panel") {
       showPanel();
       const h = $("h1", target);
-      if (h) { h.tabIndex = -1; h.focus(); }
+      const field = focusAfterOpen && $(focusAfterOpen, target);
+      focusAfterOpen = null;
+      if (field) field.focus();
+      else if (h) { h.tabIndex = -1; h.focus(); }
     }
     $$("ol.cards").forEach(dedupe);
     initSortable(document);
@@ -286,6 +318,7 @@
   }
 
   function start() {
+    syncMoveForms(document);
     initSortable(document);
     ageToasts(document);
     if (panel() && location.pathname.startsWith("/returns/")) openDetail(location.pathname);

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
+from hub.core.config import CUSTOMER_LANGUAGES
 from hub.core.errors import DomainError, NotFound, ValidationFailed
 from hub.returns import services as svc
 from hub.returns.drafts import ItemDraft, ReturnDraft
@@ -49,19 +50,24 @@ def policy_facts(r: Return, today: date) -> dict[str, object]:
     }
 
 
-def detail_context(r: Return) -> dict[str, object]:
-    """Everything the detail panel shows and offers to this user."""
+def detail_context(r: Return, move_to: str | None = None) -> dict[str, object]:
+    """Everything the detail panel shows and offers to this user.
+
+    `move_to` is the stage the Move form starts on (a card dropped on a column that needs more, or the
+    stage of a move that was just refused); the first stage offered when it is not one of them."""
     wf, a, session = workflow(), actor(), db()
     stage = wf.stage(r.stage) if r.stage in wf.stages else None
     team_users: list[User] = []
     if stage and stage.team:
         people = select(User).where(User.is_active.is_(True)).options(selectinload(User.teams)).order_by(User.name)
         team_users = [u for u in session.scalars(people) if stage.team in u.team_keys or u.is_lead_or_admin]
+    targets = list(stages_reachable(wf, a, r)) if stage else []
     return {
         "r": r,
         "stage": stage,
         "facts": policy_facts(r, workflow().today(now())),
-        "targets": stages_reachable(wf, a, r) if stage else [],
+        "targets": targets,
+        "move_to": next((s for s in targets if s.key == move_to), targets[0] if targets else None),
         "may_act": may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
         "assignable": team_users,
         "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
@@ -81,7 +87,17 @@ def render_detail(
     session = db()
     session.expire_all()
     r = load_for_detail(session, rma)
-    ctx = {**detail_context(r), "message": message, "level": level, "errors": errors or {}}
+    # a refused move keeps what was typed: the stage it was for, and the note
+    refused_move = status >= 400 and request.endpoint == "returns.move"
+    move_to = request.form.get("to_stage") if refused_move else request.args.get("move_to")
+    ctx = {
+        **detail_context(r, move_to),
+        "move_note": request.form.get("note", "") if refused_move else "",
+        "move_resolution": request.form.get("resolution", "") if refused_move else "",
+        "message": message,
+        "level": level,
+        "errors": errors or {},
+    }
     hx = htmx()
     partial = hx and not hx.history_restore_request
     template = "returns/_detail.html" if partial else "returns/detail.html"
@@ -90,7 +106,10 @@ def render_detail(
 
 @bp.get("/<rma>")
 def detail(rma: str) -> tuple[str, int]:
-    """A return: items, customer, policy facts, timeline, comments and actions."""
+    """A return: items, customer, policy facts, timeline, comments and actions.
+
+    `?move_to=<stage>` opens it with the Move form on that stage (the board's drop on a stage that
+    needs a resolution or a reason)."""
     return render_detail(rma)
 
 
@@ -297,7 +316,9 @@ def new() -> Response | tuple[str, int]:
                 return resp
             return redirect(url_for("returns.detail", rma=r.rma))
     template = "returns/_new_form.html" if htmx() else "returns/new.html"
-    return render_template(template, draft=draft, errors=errors, Priority=Priority), status
+    return render_template(
+        template, draft=draft, errors=errors, Priority=Priority, customer_languages=CUSTOMER_LANGUAGES
+    ), status
 
 
 @bp.get("/new/item")

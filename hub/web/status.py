@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from babel.dates import format_date
-from flask import Blueprint, Flask, abort, g, render_template, request
+from flask import Blueprint, Flask, g, render_template, request
 from flask_babel import Babel
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -44,19 +45,45 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _locale(r: Return) -> str:
+# the customer's pages are neither indexed, nor cached, nor named to other sites (the token is the key)
+HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")  # what a status token can look like (secrets.token_urlsafe)
+
+
+def _asked() -> str | None:
+    """The language the customer picked with a language link (?lang=), when we write in it."""
     asked = request.args.get("lang")
-    return asked if asked in CUSTOMER_LANGUAGES else customer_language(r.customer_locale)
+    return asked if asked in CUSTOMER_LANGUAGES else None
 
 
+def _locale(r: Return) -> str:
+    return _asked() or customer_language(r.customer_locale)
+
+
+def _visitor_locale() -> str:
+    """With no return to go by: the language picked, else the browser's best among ours, else English."""
+    return _asked() or request.accept_languages.best_match(list(CUSTOMER_LANGUAGES)) or "en"
+
+
+def _not_found() -> tuple[str, int, dict[str, str]]:
+    """A status link that leads to no return: a plain page for the customer in their language, the same for
+    every wrong link (it tells a near miss from a wild guess no more than it shows the staff's pages)."""
+    g.locale = _visitor_locale()
+    html = render_template("status_not_found.html", lang=g.locale, langs=CUSTOMER_LANGUAGES)
+    return html, 404, {**HEADERS, "Vary": "Accept-Language"}
+
+
+# every address under /status/ is the customer's (one public endpoint): a token, or anything else a link became
+@bp.get("/status/", defaults={"token": ""})
 @bp.get("/status/<token>")
+@bp.get("/status/<path:token>")
 def status(token: str) -> tuple[str, int, dict[str, str]]:
-    """The status of the return this token belongs to; any other token is a plain 404."""
-    if not (20 <= len(token) <= 64):
-        abort(404)
+    """The status of the return this token belongs to; any other link gets the customer's not-found page."""
+    if not TOKEN.fullmatch(token):
+        return _not_found()
     r = db().scalar(select(Return).where(Return.status_token == token).options(selectinload(Return.items)))
     if r is None:
-        abort(404)
+        return _not_found()
     g.locale = _locale(r)
     wf = workflow()
     events = (
@@ -85,5 +112,4 @@ def status(token: str) -> tuple[str, int, dict[str, str]]:
         langs=CUSTOMER_LANGUAGES,
         format_date=lambda d, fmt: format_date(d, fmt, locale=g.locale),
     )
-    headers = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-    return html, 200, headers
+    return html, 200, dict(HEADERS)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from hub.accounts.models import Role, User
 from hub.accounts.services import authenticate
 from hub.core.db import make_session_factory
 from hub.demo.seed import DEMO_PASSWORD, MAIL_DOMAINS, DemoDataError, demo_logins, seed_demo
-from hub.returns.models import Comment, Event, Return, ReturnItem
+from hub.returns.models import Channel, Comment, Event, Return, ReturnItem
 from hub.workflow import Workflow, parse_workflow
 from hub.workflow.calendar import due_at
 from tests.factories import NOW, make_return, make_user
@@ -187,6 +188,33 @@ class TestSeededDefaultWorkflow:
         assert any(" van " in f" {r.customer_name} " for r in returns if r.customer_locale == "nl")
         assert all(r.delivered_on is not None and r.delivered_on <= r.created_at.date() for r in returns)
         assert len({r.order_number for r in returns}) == len(returns)
+
+    def test_the_history_claims_only_doors_the_app_has(self, reader, workflow, seeded):
+        """No customer portal or API exists: returns come in through customer service (the new-return
+        form or Slack) or a CSV import of the shop's returns, and people work them on the web and in Slack."""
+        logs = _events(reader).values()
+        events = [e for log in logs for e in log]
+        assert {e.channel for e in events} <= {Channel.WEB, Channel.SLACK, Channel.CLI}
+        assert not [e.actor_label for e in events if re.search(r"portal|customer|api\b", e.actor_label, re.I)]
+        created = [log[0] for log in logs]
+        by_channel = Counter(e.channel for e in created)
+        assert set(by_channel) == {Channel.WEB, Channel.SLACK, Channel.CLI}
+        assert by_channel[Channel.WEB] > by_channel[Channel.SLACK]
+        first_team = workflow.initial_stage.team
+        for e in created:
+            if e.channel is Channel.CLI:
+                # as `returns-hub import FILE` records it
+                assert e.actor is None, e.actor_label
+                assert re.fullmatch(r"CSV import shop-returns-\d{4}-\d{2}-\d{2}\.csv", e.actor_label), e.actor_label
+            else:  # someone who may open returns, in the first stage (the form and Slack start there)
+                assert e.actor is not None
+                assert e.actor_label == e.actor.name
+                assert first_team in e.actor.team_keys or e.actor.role in (Role.LEAD, Role.ADMIN), e.actor_label
+                assert e.to_stage == workflow.initial_stage.key
+        # moves, comments, claims and flags are people's, on the web or in Slack
+        worked = [e for log in logs for e in log[1:]]
+        assert all(e.actor is not None for e in worked)
+        assert {e.channel for e in worked} == {Channel.WEB, Channel.SLACK}
 
     def test_every_demo_login_works_with_its_role_and_team(self, reader, workflow, seeded):
         logins = seeded.logins

@@ -117,12 +117,32 @@ CUSTOMER_WORDING = {
             "Customer service",
         ],
         "html": ["Where is my return?"],
-        "not": ["Goed nieuws", "Beste", "verwachten"],
+        "not": ["Goed nieuws", "Beste", "verwachten", "Guten Tag", "Rücksendung"],
+    },
+    "de": {
+        "subject": "Ihre Rücksendung {rma} ist genehmigt",
+        "sentences": [
+            "Guten Tag Sanne de Vries,",
+            "Gute Nachricht: Ihre Rücksendung ist genehmigt.",
+            "Bitte verpacken Sie die unten aufgeführten Artikel in der Originalverpackung,",
+            "legen Sie einen Zettel mit der Rücksendenummer {rma} in das Paket",
+            "und geben Sie es innerhalb von 14 Tagen beim Versanddienstleister ab.",
+            "Das Rücksendeetikett erhalten Sie in einer separaten Nachricht.",
+            "Wir gehen davon aus, dass bis zum 19. März 2026 alles erledigt ist.",
+            "Den Stand Ihrer Rücksendung können Sie jederzeit hier verfolgen: {status_url}",
+            "Artikel:",
+            "Kundenservice",
+        ],
+        "html": ["Wo ist meine Rücksendung?", "Kundenservice"],
+        "not": ["Good news", "Hello", "We expect", "Goed nieuws", "Beste", "Items:", "Customer service"],
     },
 }
 
 
-@pytest.mark.parametrize(("locale", "lang"), [("nl", "nl"), ("en", "en"), ("nl-BE", "nl"), ("de", "en")])
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [("nl", "nl"), ("en", "en"), ("nl-BE", "nl"), ("de", "de"), ("de-CH", "de"), ("fr", "en")],  # fr: not ours
+)
 def test_the_customer_email_is_in_the_customers_language(
     session, session_factory, workflow, mail_runtime, smtp, clock, locale, lang
 ):

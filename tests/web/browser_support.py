@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# axe-core from the npm registry (npm pack axe-core@4.14.1), vendored: tests fetch nothing at run time
+AXE_SCRIPT = Path(__file__).with_name("vendor") / "axe-4.14.1.min.js"
 ARTIFACTS = REPO_ROOT / "artifacts"
 
 
@@ -343,3 +345,12 @@ class ConsoleWatch:
         violations = self.csp_violations()
         assert not violations, f"Content-Security-Policy violations: {violations}"
         assert not unexpected, "errors in the browser console:\n" + "\n".join(unexpected)
+
+
+def axe_violations(page: Page) -> list[str]:
+    """What axe-core (every rule it runs by default: WCAG and best practices) finds wrong on the page, one line each."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        # through the DevTools protocol, so the page's Content-Security-Policy (script-src 'self') does not apply
+        page.evaluate(AXE_SCRIPT.read_text("utf-8"))
+    violations = page.evaluate("axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in violations]

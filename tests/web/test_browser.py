@@ -1,7 +1,10 @@
 """The board in a real browser: headless Chromium through Playwright, against the app served over HTTP.
 
-Drag and drop, refused moves, the keyboard move menu, filters, the detail panel, the live feed, a clean
-console (no CSP violations) and a screenshot of a realistic board in artifacts/board.png.
+Drag and drop (and cards that cannot be picked up), refused moves, drops that need a resolution or a
+reason, the keyboard move menu, filters, the detail panel (a 64-character SKU on a desktop and a phone),
+the live feed, a clean console (no CSP violations) and a screenshot of a realistic board in
+artifacts/board.png; the notifications admin page with failed rows; pages checked by axe-core
+(axe-core, vendored from npm under tests/web/vendor).
 """
 
 from __future__ import annotations
@@ -9,20 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import User
+from hub.accounts.models import Team, User
 from hub.core.runtime import Runtime
+from hub.notifications.models import Notification, NotificationStatus
 from hub.returns import services as svc
+from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Event
 from hub.returns.permissions import Actor
 from hub.returns.queries import load_for_detail
 from hub.workflow import Workflow
-from tests.factories import NOW
+from tests.factories import NOW, make_return, make_user
 from tests.web.browser_support import (
     ARTIFACTS,
     CHROMIUM,
@@ -30,10 +36,12 @@ from tests.web.browser_support import (
     Board,
     ConsoleWatch,
     LiveServer,
+    axe_violations,
     column_count,
     drag,
     in_ci,
     log_in,
+    make_staff,
     seed_board,
     wait_for_board_scripts,
 )
@@ -102,8 +110,8 @@ def open_board(browser: Browser, base_url: str) -> Iterator[Callable[[User], Per
     """Log someone in in a fresh browser context; returns their page on the board."""
     contexts: list[BrowserContext] = []
 
-    def _open(user: User) -> Person:
-        context = browser.new_context(base_url=base_url, viewport={"width": 1920, "height": 1080})
+    def _open(user: User, viewport: tuple[int, int] = (1920, 1080)) -> Person:
+        context = browser.new_context(base_url=base_url, viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
@@ -193,23 +201,71 @@ def test_a_warehouse_member_drags_a_received_return_to_inspected(open_board, boa
     me.console.assert_clean()
 
 
-def test_dragging_another_teams_return_snaps_back_with_the_reason(open_board, board: Board, session: Session):
+def move_requests(page: Page) -> list[str]:
+    """The URLs of the moves the page posts from now on."""
+    posted: list[str] = []
+    page.on("request", lambda req: posted.append(req.url) if req.method == "POST" and "/move" in req.url else None)
+    return posted
+
+
+def test_a_card_the_user_may_not_move_cannot_be_picked_up(open_board, board: Board, session: Session):
     me = open_board(board.staff.warehouse)
     page = me.page
-    rma = board.rmas["new"][2]
-    before, events = stage_and_version(session, rma), event_count(session)
-    expect(page.locator(f"#card-{rma}")).to_have_class(re.compile(r"\blocked\b"))
-    expect(page.locator(f"#card-{rma} .lock")).to_have_text("Customer service only")
+    posted = move_requests(page)
+    page.evaluate("() => { window.__drags = 0; document.addEventListener('dragstart', () => window.__drags++); }")
+    theirs, mine = board.rmas["new"][2], board.rmas["received"][3]
+    before, events = stage_and_version(session, theirs), event_count(session)
+    locked = page.locator(f"#card-{theirs}")
+    expect(locked).to_have_class(re.compile(r"\blocked\b"))
+    expect(locked.locator(".lock")).to_have_text("Customer service only")
+    cursor = "el => getComputedStyle(el).cursor"
+    assert locked.locator("p.customer").evaluate(cursor) == "default"  # it does not look grabbable
+    assert page.locator(f"#card-{mine} p.customer").evaluate(cursor) == "grab"
 
-    drag(page, page.locator(f"#card-{rma}"), page.locator("#cards-approved"))
+    drag(page, locked, page.locator("#cards-approved"))
+
+    # SortableJS never picked it up: no drag, nothing posted, no refusal; the card stays where it is
+    assert page.evaluate("() => window.__drags") == 0
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bdragging\b"))
+    expect(page.locator(f"#cards-new > #card-{theirs}")).to_have_attribute("data-stage", "new")
+    expect(page.locator(f"#cards-approved > #card-{theirs}")).to_have_count(0)
+    expect(locked).not_to_have_class(re.compile(r"\b(refused|moving|card-chosen)\b"))
+
+    # a card of the user's own team still drags, and its move is the only one posted
+    drag(page, page.locator(f"#card-{mine}"), page.locator("#cards-inspected"))
+    expect(page.locator(f"#cards-inspected > #card-{mine}")).to_have_attribute("data-stage", "inspected")
+    assert [url.split("/")[-2] for url in posted] == [mine]
+    assert page.evaluate("() => window.__drags") == 1
+    expect(page.locator("#toasts .toast-error")).to_have_count(0)
+    assert stage_and_version(session, theirs) == before
+    assert event_count(session) == events + 1
+    assert axe_violations(page) == []
+    me.console.assert_clean()
+
+
+def test_a_card_that_stopped_being_the_users_since_the_board_loaded_snaps_back_with_the_reason(
+    open_board, board: Board, session: Session
+):
+    me = open_board(board.staff.warehouse)
+    page = me.page
+    rma = board.rmas["received"][3]
+    expect(page.locator(f"#card-{rma}")).not_to_have_class(re.compile(r"\blocked\b"))
+    # meanwhile an admin moves Noor from the warehouse to logistics: her open board still offers the move
+    noor = session.get(User, board.staff.warehouse.id)
+    assert noor is not None
+    noor.teams = [session.get(Team, "logistics")]
+    session.commit()
+    before, events = stage_and_version(session, rma), event_count(session)
+
+    drag(page, page.locator(f"#card-{rma}"), page.locator("#cards-inspected"))
 
     toast = page.locator("#toasts .toast-error")
-    expect(toast).to_contain_text(f"cannot move {rma}: “New request” belongs to Customer service")
-    expect(page.locator(f"#cards-new > #card-{rma}")).to_have_attribute("data-stage", "new")
-    expect(page.locator(f"#cards-approved > #card-{rma}")).to_have_count(0)
+    expect(toast).to_contain_text(f"cannot move {rma}: “Received — to inspect” belongs to Warehouse")
+    expect(page.locator(f"#cards-received > #card-{rma}")).to_have_attribute("data-stage", "received")
+    expect(page.locator(f"#cards-inspected > #card-{rma}")).to_have_count(0)
     expect(page.locator(f"#card-{rma}")).to_have_count(1)
-    expect(column_count(page, "new")).to_have_text(str(PER_STAGE))
-    expect(column_count(page, "approved")).to_have_text(str(PER_STAGE))
+    expect(column_count(page, "received")).to_have_text(str(PER_STAGE))
+    expect(column_count(page, "inspected")).to_have_text(str(PER_STAGE))
     assert stage_and_version(session, rma) == before
     assert event_count(session) == events
     me.console.assert_clean(refused_moves=[403])
@@ -240,34 +296,83 @@ def test_a_move_the_workflow_does_not_allow_is_refused_with_the_reason(
     me.console.assert_clean(refused_moves=[409])
 
 
-def test_a_drag_to_resolved_asks_for_the_resolution_in_the_details(open_board, board: Board, session: Session):
+@pytest.mark.parametrize(
+    ("source", "target"), [("inspected", "rejected"), ("inspected", "resolved"), ("new", "rejected")], ids=str
+)
+def test_a_drop_on_a_stage_that_needs_more_opens_the_move_form_on_that_stage(
+    open_board, board: Board, session: Session, base_url: str, source: str, target: str
+):
     me = open_board(board.staff.customer_service)
     page = me.page
-    rma = board.rmas["inspected"][2]
+    rma = board.rmas[source][2]
     before = stage_and_version(session, rma)
+    name = {"resolved": "Resolved", "rejected": "Rejected"}[target]
+    need = {"resolved": "how it was resolved", "rejected": "a reason for the customer"}[target]
 
-    drag(page, page.locator(f"#card-{rma}"), page.locator("#cards-resolved"))
+    drag(page, page.locator(f"#card-{rma}"), page.locator(f"#cards-{target}"))
 
-    # nothing is posted without a resolution: the card goes back and the details open on the Move form
+    # nothing is posted without what the stage needs: the card goes back and the details open on the
+    # Move form, on the stage it was dropped on, with the field that stage needs shown, required and focused
     expect(page.locator("#toasts .toast-info")).to_contain_text(
-        "Moving to “Resolved” needs how it was resolved: use Move in the details."
+        f"Moving to “{name}” needs {need}: use Move in the details."
     )
-    expect(page.locator(f"#cards-inspected > #card-{rma}")).to_have_attribute("data-stage", "inspected")
+    expect(page.locator(f"#cards-{source} > #card-{rma}")).to_have_attribute("data-stage", source)
     detail = page.locator("aside#panel article#detail")
     expect(detail).to_have_attribute("data-rma", rma)
+    expect(page).to_have_url(f"{base_url}/returns/{rma}")
+    expect(detail.locator("select#to_stage")).to_have_value(target)
+    expect(detail.locator("select#to_stage option:checked")).to_have_text(name)
+    form = detail.locator("form.move-form")
+    resolution, note = form.locator("select#resolution"), form.locator("textarea#move-note")
+    if target == "resolved":
+        needed, unneeded = resolution, note
+        expect(form.get_by_label("Note (optional)")).to_be_visible()
+    else:
+        needed, unneeded = note, resolution
+        expect(form.get_by_label("Reason for the customer")).to_be_visible()
+        if source == "inspected":
+            expect(resolution).to_be_hidden()  # it could be resolved, but it is being rejected
+        else:
+            expect(resolution).to_have_count(0)  # a new return cannot be resolved
+    expect(needed).to_be_visible()
+    expect(needed).to_have_attribute("required", "")
+    expect(needed).to_be_focused()
+    if unneeded.count():
+        expect(unneeded).not_to_have_attribute("required", re.compile(".*"))
+    assert axe_violations(page) == []
     assert stage_and_version(session, rma) == before
 
-    detail.locator("select#to_stage").select_option("resolved")
-    detail.locator("select#resolution").select_option("exchange")
-    detail.locator("button[type=submit]", has_text="Move").click()
+    if source == "inspected":  # choosing the other stage swaps the fields, and back again
+        other = "rejected" if target == "resolved" else "resolved"
+        form.locator("select#to_stage").select_option(other)
+        expect(needed).not_to_have_attribute("required", re.compile(".*"))
+        expect(unneeded).to_have_attribute("required", "")
+        expect(resolution).to_be_visible() if other == "resolved" else expect(resolution).to_be_hidden()
+        form.locator("select#to_stage").select_option(target)
+        expect(needed).to_have_attribute("required", "")
+        expect(unneeded).not_to_have_attribute("required", re.compile(".*"))
+
+    posted = move_requests(page)
+    form.get_by_role("button", name="Move").click()  # the browser asks for the missing field first
+    assert needed.evaluate("el => el.validity.valueMissing") is True
+    assert posted == []
+
+    if target == "resolved":
+        resolution.select_option("exchange")
+    else:
+        note.fill("Outside the 30-day return window.")
+    form.get_by_role("button", name="Move").click()
     detail = page.locator("aside#panel article#detail")
-    expect(detail.locator(".notice")).to_have_text(f"{rma} moved to “Resolved”.")
-    expect(detail.locator(".stage-chip")).to_have_text("Resolved")
-    expect(detail.locator(".pill.resolved")).to_have_text("Exchange")
+    expect(detail.locator(".notice")).to_have_text(f"{rma} moved to “{name}”.")
+    expect(detail.locator(".stage-chip")).to_have_text(name)
+    if target == "resolved":
+        expect(detail.locator(".stage-line .pill.resolved")).to_have_text("Exchange")
+    else:
+        expect(detail.locator("li.event-closed .event-note")).to_have_text("“Outside the 30-day return window.”")
     # the board behind the panel follows through the live feed
-    expect(page.locator(f"#cards-resolved > #card-{rma}")).to_be_attached(timeout=LIVE_TIMEOUT_MS)
-    expect(column_count(page, "resolved")).to_have_text(str(PER_STAGE + 1))
-    assert stage_and_version(session, rma)[0] == "resolved"
+    expect(page.locator(f"#cards-{target} > #card-{rma}")).to_be_attached(timeout=LIVE_TIMEOUT_MS)
+    expect(column_count(page, target)).to_have_text(str(PER_STAGE + 1))
+    assert stage_and_version(session, rma)[0] == target
     me.console.assert_clean()
 
 
@@ -467,3 +572,139 @@ def test_a_move_by_someone_else_in_another_browser_appears_live(open_board, boar
     assert stage_and_version(session, rma)[0] == "inspected"
     watcher.console.assert_clean()
     mover.console.assert_clean()
+
+
+# --- the detail on a desktop and a phone ----------------------------------------------------------
+
+# a SKU of the most characters the form and the CSV import take (64), without a space or a hyphen to break at
+LONG_SKU = "WH1000XM5BLKEUPLUGNOISECANCELLINGOVEREARHEADPHONESLIMITEDED2024X"
+
+# how far each part sticks out sideways (0: it fits)
+OVERFLOW = """root => {
+  const table = root.querySelector("table.items");
+  const over = (el) => el.scrollWidth - el.clientWidth;
+  return {
+    table: table.scrollWidth - table.parentElement.clientWidth,
+    sku: over(table.querySelector("td.sku")),
+    detail: over(root.querySelector("#detail")),
+    container: over(root),
+    page: document.documentElement.scrollWidth - window.innerWidth,
+  };
+}"""
+FITS = {"table": 0, "sku": 0, "detail": 0, "container": 0, "page": 0}
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_64_character_sku_wraps_inside_the_items_table(
+    open_board, session: Session, workflow: Workflow, viewport: tuple[int, int]
+):
+    assert len(LONG_SKU) == 64
+    staff = make_staff(session)
+    item = ItemDraft(
+        sku=LONG_SKU,
+        product_name="Wireless noise-cancelling headphones",
+        quantity=1,
+        unit_price="379.00",
+        reason_code="defective",
+        reason_note="Left ear cup crackles at every volume",
+    )
+    r = make_return(
+        session,
+        workflow,
+        now=NOW,
+        customer_name="Maximiliane Wolkenstein-Oberhausen",
+        customer_email="maximiliane.wolkenstein-oberhausen@example.com",
+        items=[item],
+    )
+    session.commit()
+    me = open_board(staff.customer_service, viewport=viewport)
+    page = me.page
+
+    page.locator(f"#card-{r.rma} a.rma").click()
+    panel = page.locator("aside#panel")
+    expect(panel.locator("article#detail")).to_have_attribute("data-rma", r.rma)
+    sku = panel.locator("td.sku")
+    expect(sku).to_have_text(LONG_SKU)
+    assert panel.evaluate(OVERFLOW) == FITS
+    sku_box, table_box = sku.bounding_box(), panel.locator("table.items").bounding_box()
+    assert sku_box
+    assert table_box
+    assert sku_box["height"] > 30  # it wraps onto more lines, inside the table
+    assert sku_box["x"] + sku_box["width"] <= table_box["x"] + table_box["width"]
+    assert axe_violations(page) == []
+
+    page.goto(f"/returns/{r.rma}")  # the page itself, as a link opens it
+    expect(page.locator("article#detail td.sku")).to_have_text(LONG_SKU)
+    assert page.locator("main").evaluate(OVERFLOW) == FITS
+    assert axe_violations(page) == []
+    me.console.assert_clean()
+
+
+# --- the notifications admin page ----------------------------------------------------------------
+
+
+def failed_outbox(session: Session, rma: str) -> None:
+    """A notification of each kind the page lists: failed, dead, skipped and one put back in line; and a sent one."""
+
+    def add(status: NotificationStatus, **fields: object) -> None:
+        session.add(
+            Notification(
+                channel=str(fields.pop("channel", "email")),
+                kind=str(fields.pop("kind", "handoff")),
+                recipient=str(fields.pop("recipient", "logistics@shop.example")),
+                payload={"rma": rma},
+                status=status,
+                created_at=NOW - timedelta(hours=3),
+                **fields,
+            )
+        )
+
+    add(NotificationStatus.SENT, attempts=1, next_attempt_at=NOW - timedelta(hours=3))
+    add(
+        NotificationStatus.PENDING,
+        kind="customer_update",
+        recipient="sanne@example.nl",
+        attempts=3,
+        last_error="cannot reach the SMTP server at mail.shop.example:587: Connection refused",
+        next_attempt_at=NOW + timedelta(minutes=4),
+    )
+    add(NotificationStatus.DEAD, attempts=8, last_error="550 5.1.1 mailbox unavailable", next_attempt_at=NOW)
+    add(
+        NotificationStatus.SKIPPED,
+        channel="slack",
+        recipient="#returns-logistics",
+        last_error="Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set",
+        next_attempt_at=NOW,
+    )
+    add(NotificationStatus.PENDING, kind="mention", last_error="421 try again later", next_attempt_at=NOW)
+    session.commit()
+
+
+def test_the_notifications_page_passes_axe_empty_and_with_failed_rows_and_retries_all(
+    open_board, session: Session, workflow: Workflow, base_url: str
+):
+    lead = make_user(session, team="logistics", role="lead", name="Lotte Smit", email="lotte@shop.example")
+    r = make_return(session, workflow, now=NOW)  # its notifications wait for their first attempt
+    session.commit()
+    me = open_board(lead)
+    page = me.page
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Notifications").click()
+    expect(page).to_have_url(f"{base_url}/admin/notifications")
+    expect(page.locator(".outbox-empty")).to_have_text("Nothing has failed. 🎉")
+    assert axe_violations(page) == []
+
+    failed_outbox(session, r.rma)
+    page.reload()
+    states = page.locator("table.outbox td.state")
+    expect(states).to_have_text(["pending", "skipped", "dead", "failed"])
+    expect(page.locator(".status-counts .pill.count-zero")).to_have_text(["0 sending"])
+    assert axe_violations(page) == []
+
+    page.get_by_role("button", name="Retry all 3").click()
+
+    expect(page.locator("#toasts")).to_contain_text("3 notifications are back in line")
+    expect(states).to_have_text(["pending"] * 4)
+    expect(page.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)
+    assert axe_violations(page) == []
+    me.console.assert_clean()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from hub.accounts.models import Role
+from hub.core.config import CUSTOMER_LANGUAGES
 from hub.returns.models import Channel, Event, Return
 from tests.web.support import (
     count,
@@ -293,6 +294,36 @@ def test_an_htmx_form_with_errors_gets_only_the_form_back(client, session, now, 
     top = [n for n in parse(html).children if not isinstance(n, str)]
     assert [(n.tag, n.attrs.get("id")) for n in top] == [("form", "new-return")]
     assert count(session, Return) == 0
+
+
+# --- the customer's language -------------------------------------------------------------------
+
+
+def test_the_form_offers_exactly_the_languages_customers_are_written_in(client, cs):
+    options = page(client.get("/returns/new")).by_id("f-customer_locale").find_all("option")
+
+    # each in its own name (and marked as such, for screen readers); no language without a catalogue
+    assert [(o.attrs["value"], o.text, o.attrs.get("lang")) for o in options] == [
+        ("en", "English", "en"),
+        ("nl", "Nederlands", "nl"),
+        ("de", "Deutsch", "de"),
+    ]
+    assert [o.attrs["value"] for o in options] == list(CUSTOMER_LANGUAGES)
+
+
+def test_a_german_customer_keeps_the_choice_on_an_error_and_is_saved(client, session, now, cs):
+    _, token = cs
+    refused = client.post(
+        "/returns/new", data={**_form(now, customer_locale="de", customer_email="nope"), "csrf_token": token}
+    )
+    assert refused.status_code == 422
+    assert page(refused).by_id("f-customer_locale").find("option", selected="").attrs["value"] == "de"
+
+    resp = client.post("/returns/new", data={**_form(now, customer_locale="de"), "csrf_token": token})
+
+    assert resp.status_code == 302
+    [r] = _saved(session)
+    assert r.customer_locale == "de"
 
 
 # --- extra item rows ----------------------------------------------------------------------------

@@ -419,6 +419,77 @@ def test_the_move_form_offers_the_next_stages_with_their_teams(client, session, 
     ]
 
 
+def _move_form(tree):
+    form = tree.find("form", cls="move-form")
+    chosen = [o.attrs["value"] for o in form.by_id("to_stage").find_all("option") if "selected" in o.attrs]
+    return form, chosen
+
+
+@pytest.mark.parametrize(
+    ("move_to", "chosen"),
+    [(None, ["resolved"]), ("rejected", ["rejected"]), ("resolved", ["resolved"]), ("approved", ["resolved"])],
+)
+def test_the_move_form_opens_on_the_stage_asked_for(client, session, workflow, now, jan, move_to, chosen):
+    # the board's drop on "Rejected" opens the details with ?move_to=rejected: that stage is chosen, not the first
+    r = make_return(session, workflow, stage="inspected", now=now)
+    session.commit()
+    url = f"/returns/{r.rma}" + (f"?move_to={move_to}" if move_to else "")  # approved: not offered from here
+    form, selected = _move_form(page(client.get(url, headers=hx(target="panel"))))
+    assert selected == chosen
+    options = {o.attrs["value"]: o.attrs.get("data-requires") for o in form.by_id("to_stage").find_all("option")}
+    assert options == {"resolved": "resolution", "rejected": "note"}  # what each stage needs, for the page
+    assert form.by_id("resolution").attrs["data-required-for"] == "resolution"
+    assert form.by_id("move-note").attrs["data-required-for"] == "note"
+    labels = [n.text for n in form.find_all("label")]
+    assert "Reason for the customer" in labels[-1]
+    assert "Note (optional)" in labels[-1]
+
+
+def test_the_move_form_names_a_note_optional_where_no_stage_needs_a_reason(client, session, workflow, now):
+    r = make_return(session, workflow, stage="received", now=now)
+    session.commit()
+    login_as(client, session, team="warehouse")
+    form, selected = _move_form(page(client.get(f"/returns/{r.rma}?move_to=inspected", headers=hx())))
+    assert selected == ["inspected"]
+    assert form.find("label", for_="move-note").text == "Note (optional)"
+    assert not form.has_id("resolution")
+
+
+def test_a_refused_move_keeps_the_stage_the_resolution_and_the_note(client, session, workflow, now, jan):
+    _, token = jan
+    r = make_return(session, workflow, stage="inspected", now=now)
+    session.commit()
+    resp = _post(client, token, r.rma, "move", to_stage="rejected", note=" ", version="1")
+    assert resp.status_code == 422
+    form, selected = _move_form(page(resp))
+    assert selected == ["rejected"]  # not back on "Resolved", the first stage offered
+    assert _field_errors(resp) == ["moving to “Rejected” needs a reason for the customer"]
+
+    resp = _post(client, token, r.rma, "move", to_stage="resolved", resolution="", note="Kept the box", version="1")
+    assert resp.status_code == 422
+    form, selected = _move_form(page(resp))
+    assert selected == ["resolved"]
+    assert form.by_id("move-note").text == "Kept the box"
+    resp = _post(client, token, r.rma, "move", to_stage="resolved", resolution="voucher", version="1")
+    form, _ = _move_form(page(resp))
+    assert [o.attrs["value"] for o in form.by_id("resolution").find_all("option") if "selected" in o.attrs] == []
+    resp = _post(client, token, r.rma, "move", to_stage="resolved", resolution="refund", version="2")  # stale
+    assert resp.status_code == 409
+    form, selected = _move_form(page(resp))
+    assert selected == ["resolved"]
+    assert [o.attrs["value"] for o in form.by_id("resolution").find_all("option") if "selected" in o.attrs] == [
+        "refund"
+    ]
+    assert state(session, r.rma).stage == "inspected"
+
+    # a change that is not a move does not carry a move's fields over
+    resp = _post(client, token, r.rma, "flag", reason="", version="1")
+    assert resp.status_code == 422
+    form, selected = _move_form(page(resp))
+    assert selected == ["resolved"]  # the first stage offered
+    assert form.by_id("move-note").text == ""
+
+
 def test_moving_to_the_next_stage(client, session, workflow, now, jan):
     _, token = jan
     r = make_return(session, workflow, now=now)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html as htmllib
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import replace
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import select
 
 from hub.app import create_app
@@ -22,6 +24,15 @@ from hub.workflow import load_workflow, parse_workflow
 from jobs.dispatch import run_dispatch
 from tests.email.support import BASE_URL, mail_settings
 from tests.factories import Clock, make_return, move, workflow_toml
+from tests.web.browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ConsoleWatch,
+    LiveServer,
+    axe_violations,
+    in_ci,
+)
 
 
 @pytest.fixture
@@ -51,7 +62,7 @@ PATHS = {
     "rejected": [("rejected", {"note": "The tags were removed"})],
 }
 # one day per step: created 5 March, then 6, 7, 8, ... March
-DAYS = {"en": ["March {d}, 2026"], "nl": ["{d} maart 2026"]}
+DAYS = {"en": ["March {d}, 2026"], "nl": ["{d} maart 2026"], "de": ["{d}. März 2026"]}
 STEP = {
     "en": {
         "new": "Return request received",
@@ -71,6 +82,15 @@ STEP = {
         "resolved": "Retour afgerond",
         "rejected": "Retour niet geaccepteerd",
     },
+    "de": {
+        "new": "Rücksendeanfrage eingegangen",
+        "approved": "Rücksendung genehmigt",
+        "in_transit": "Paket auf dem Weg zu uns",
+        "received": "Paket in unserem Lager eingegangen",
+        "inspected": "Artikel geprüft",
+        "resolved": "Rücksendung abgeschlossen",
+        "rejected": "Rücksendung nicht angenommen",
+    },
 }
 NOW_TEXT = {
     "en": {
@@ -85,15 +105,25 @@ NOW_TEXT = {
         "resolved": "Uw retour is op {date} afgerond: we hebben het bedrag teruggestort.",
         "rejected": "We konden uw retour helaas niet accepteren ({date}).",
     },
+    "de": {
+        "new": "Wir haben Ihre Rücksendeanfrage am {date} erhalten und prüfen sie gerade.",
+        "received": "Wir haben Ihr Paket am {date} erhalten und prüfen es gerade.",
+        "resolved": "Ihre Rücksendung wurde am {date} abgeschlossen: Wir haben Ihnen den Betrag erstattet.",
+        "rejected": "Wir konnten Ihre Rücksendung leider nicht annehmen ({date}).",
+    },
 }
 EXPECT = {
     "en": "We expect to have everything settled by March 19, 2026.",
     "nl": "We verwachten alles uiterlijk 19 maart 2026 af te ronden.",
+    "de": "Wir gehen davon aus, dass bis zum 19. März 2026 alles erledigt ist.",
 }
 CHROME = {
     "en": ["Hello {name},", "So far", "Items", "Return {rma} · order {order}"],
     "nl": ["Beste {name},", "Tot nu toe", "Artikelen", "Retour {rma} · bestelling {order}"],
+    "de": ["Guten Tag {name},", "Bisheriger Verlauf", "Artikel", "Rücksendung {rma} · Bestellung {order}"],
 }
+# every customer language, in its own name: the status page and the new-return form offer exactly these
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "de": "Deutsch"}
 
 
 def _day(lang: str, day: int) -> str:
@@ -125,7 +155,7 @@ def _walk(session, session_factory, workflow, clock, stage: str, **overrides) ->
     return r
 
 
-@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("lang", ["en", "nl", "de"])
 @pytest.mark.parametrize("stage", list(PATHS))
 def test_the_status_page_tells_where_the_return_is(session, session_factory, workflow, client, clock, stage, lang):
     r = _walk(
@@ -156,9 +186,20 @@ def test_the_status_page_tells_where_the_return_is(session, session_factory, wor
         assert chrome.format(name="Sanne de Vries", rma=r.rma, order="ORD-61001") in visible
     # the promise is shown while the return is open
     assert (EXPECT[lang] in visible) == (stage in ("new", "received"))
-    other = "nl" if lang == "en" else "en"
-    assert STEP[other]["new"] not in visible
+    for other in STEP.keys() - {lang}:
+        assert STEP[other]["new"] not in visible
     assert "1 × T-shirt blue M" in visible
+    assert _language_links(page) == [(f"?lang={code}", name, code == lang) for code, name in LANGUAGE_NAMES.items()]
+
+
+def _language_links(page: str) -> list[tuple[str, str, bool]]:
+    """The language links of the page: (href, text, whether it is the current one)."""
+    nav = re.search(r'<nav class="langs"[^>]*>(.*?)</nav>', page, re.S)
+    assert nav, "no language links on the page"
+    return [
+        (href, _text(text), "aria-current" in attrs)
+        for attrs, href, text in re.findall(r'<a\b([^>]*?href="([^"]*)"[^>]*)>(.*?)</a>', nav.group(1), re.S)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -169,7 +210,12 @@ def test_the_status_page_tells_where_the_return_is(session, session_factory, wor
         ("nl", "?lang=fr", "nl"),
         ("en", "?lang=", "en"),
         ("nl-BE", "", "nl"),
-        ("de", "", "en"),
+        ("de", "", "de"),
+        ("de-AT", "", "de"),
+        ("en", "?lang=de", "de"),
+        ("de", "?lang=nl", "nl"),
+        ("fr", "", "en"),  # a language we do not write in: English
+        ("fr", "?lang=fr", "en"),
     ],
 )
 def test_the_language_follows_the_customer_or_the_lang_parameter(
@@ -255,6 +301,112 @@ def test_a_wrong_token_is_a_plain_404_that_reveals_nothing(session, workflow, cl
     # every wrong token gets the same page: it does not tell a near miss from a wild guess
     assert len(set(bodies)) == 1
     assert client.get(f"/status/{token}").status_code == 200
+
+
+# what a customer reads on a link that leads nowhere: the heading, and what to do instead
+NOT_FOUND = {
+    "en": (
+        "This link is not valid",
+        "Please open the link in our latest e-mail about your return, or simply reply to that e-mail and we will "
+        "help you.",
+    ),
+    "nl": (
+        "Deze link is niet geldig",
+        "Open de link in onze laatste e-mail over uw retour, of beantwoord die e-mail gewoon, dan helpen we u verder.",
+    ),
+    "de": (
+        "Dieser Link ist ungültig",
+        "Bitte öffnen Sie den Link in unserer letzten E-Mail zu Ihrer Rücksendung oder antworten Sie einfach auf "
+        "diese E-Mail – wir helfen Ihnen gern weiter.",
+    ),
+}
+
+
+def _h1(page: str) -> str:
+    match = re.search(r"<h1\b[^>]*>(.*?)</h1>", page, re.S)
+    assert match, "no heading on the page"
+    return _text(match.group(1))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/status/" + "A" * 32,  # a made-up token of the right length
+        "/status/x",  # too short
+        "/status/" + "A" * 65,  # too long
+        "/status/RMA-1001",
+        "/status/" + "A" * 32 + "%2F..",
+        "/status/" + "A" * 32 + "/more",
+        "/status/",
+    ],
+)
+def test_a_wrong_link_gets_a_plain_customer_page_without_the_staff_chrome(client, path):
+    resp = client.get(path)
+
+    assert resp.status_code == 404
+    assert resp.headers["X-Robots-Tag"] == "noindex"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "Accept-Language" in resp.vary  # the page follows the browser's language
+    assert "Set-Cookie" not in resp.headers
+    page = resp.get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert '<meta name="robots" content="noindex">' in page
+    assert '<body class="status-body">' in page
+    assert re.search(r'<main class="status-page[" ]', page)
+    assert _h1(page) == NOT_FOUND["en"][0]
+    assert NOT_FOUND["en"][1] in _text(_main(page))
+    # nothing of the staff's pages: no top bar, no navigation to the board or the login, no staff wording
+    for staff in ("/board", "/login", "topbar", "mainnav", "Back to the board", "Returns Hub", "Not found"):
+        assert staff not in page, staff
+    assert [n for n in re.findall(r"<nav\b[^>]*>", page) if 'class="langs"' not in n] == []
+    # the only links are the language choices
+    assert _language_links(page) == [(f"?lang={code}", name, code == "en") for code, name in LANGUAGE_NAMES.items()]
+    assert re.findall(r'href="([^"]*)"', _main(page)) == [f"?lang={code}" for code in LANGUAGE_NAMES]
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "lang"),
+    [
+        ("", None, "en"),
+        ("?lang=nl", None, "nl"),
+        ("?lang=de", None, "de"),
+        ("?lang=de", "nl", "de"),  # the customer's choice beats the browser's
+        ("", "de-DE,de;q=0.9,en;q=0.8", "de"),
+        ("", "nl-BE", "nl"),
+        ("", "fr-FR, nl;q=0.5, de;q=0.3", "nl"),  # the best language we have
+        ("", "fr, es", "en"),
+        ("?lang=fr", "de", "de"),  # a language we do not have: the browser's
+        ("?lang=xx", None, "en"),
+    ],
+)
+def test_the_wrong_link_page_speaks_the_customers_language(client, query, accept, lang):
+    headers = {"Accept-Language": accept} if accept else {}
+
+    resp = client.get("/status/" + "Z" * 32 + query, headers=headers)
+
+    assert resp.status_code == 404
+    page = resp.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page
+    assert _h1(page) == NOT_FOUND[lang][0]
+    assert NOT_FOUND[lang][1] in _text(_main(page))
+    assert _language_links(page) == [(f"?lang={code}", name, code == lang) for code, name in LANGUAGE_NAMES.items()]
+    for other in NOT_FOUND.keys() - {lang}:
+        assert NOT_FOUND[other][0] not in page
+
+
+def test_a_wrong_token_reveals_nothing_in_any_language(session, workflow, client, clock):
+    r = make_return(session, workflow, now=clock(), customer_name="Anna Jansen", customer_locale="de")
+    session.commit()
+    near_miss = r.status_token[:-1] + ("B" if r.status_token[-1] != "B" else "C")
+
+    for lang in LANGUAGE_NAMES:
+        wild = client.get(f"/status/{'Q' * 32}?lang={lang}")
+        near = client.get(f"/status/{near_miss}?lang={lang}")
+        assert wild.status_code == near.status_code == 404
+        assert _main(wild.get_data(as_text=True)) == _main(near.get_data(as_text=True))
+        assert "Anna Jansen" not in near.get_data(as_text=True)
+        assert r.rma not in near.get_data(as_text=True)
 
 
 def test_the_status_page_is_not_indexed_and_runs_no_inline_script(session, workflow, client, clock):
@@ -353,7 +505,7 @@ def _renamed_toml() -> str:
     )
 
 
-@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("lang", ["en", "nl", "de"])
 def test_a_shop_that_renames_its_stages_keeps_the_customer_wording(session, session_factory, runtime, clock, lang):
     workflow = parse_workflow(_renamed_toml(), source="renamed.toml")
     assert set(workflow.stages) == set(RENAMED.values())
@@ -375,3 +527,99 @@ def test_a_shop_that_renames_its_stages_keeps_the_customer_wording(session, sess
             select(Notification).where(Notification.kind == "customer_update").order_by(Notification.id)
         ).all()
     assert [n.payload["message"] for n in mails] == ["approved", "received", "resolved"]
+
+
+# --- in a real browser: axe-core finds nothing, the page fits a desktop and a phone ----------------------
+
+VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not in_ci(),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the module's browser tests."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"CI is set but {CHROMIUM} is missing: the browser tests must run in CI")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium: Browser) -> Iterator[LiveServer]:
+    """A real HTTP server for the module (started after the browser, so stopped before it)."""
+    server = LiveServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def served(live_server: LiveServer, app) -> Iterator[str]:
+    """The server's URL, serving this test's app."""
+    live_server.current = app
+    yield live_server.url
+    live_server.current = None
+
+
+def _is_the_404_itself(error: str, url: str) -> bool:
+    return error.startswith("console: Failed to load resource: the server responded with a status of 404") and (
+        error.endswith(f"({url})")
+    )
+
+
+def _check_in_browser(chromium: Browser, url: str, *, lang: str, status: int, shot: str) -> None:
+    """Open the page at both sizes: the status and the language, a clean console, no sideways scrolling,
+    no axe-core violation (WCAG and best practices); a screenshot of each size goes to artifacts/."""
+    for size, (width, height) in VIEWPORTS.items():
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            console = ConsoleWatch().attach(page)
+            resp = page.goto(url)
+            assert resp is not None
+            assert resp.status == status, size
+            assert page.locator("html").get_attribute("lang") == lang
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{size}: the page scrolls sideways by {overflow}px"
+            violations = axe_violations(page)
+            assert violations == [], f"{size}: axe-core violations:\n" + "\n".join(violations)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{shot}-{width}x{height}.png"), full_page=True)
+            # Chromium logs the 404 of the page itself as an error; anything else in the console is a fault
+            console.errors = [e for e in console.errors if not (status == 404 and _is_the_404_itself(e, url))]
+            console.assert_clean()
+        finally:
+            context.close()
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize("stage", ["received", "rejected"])
+def test_the_german_status_page_passes_axe_on_a_desktop_and_a_phone(
+    chromium, served, session, session_factory, workflow, clock, stage
+):
+    r = _walk(
+        session,
+        session_factory,
+        workflow,
+        clock,
+        stage,
+        customer_locale="de",
+        customer_name="Lena Schmidt",
+        order_number="ORD-61001",
+    )
+
+    _check_in_browser(chromium, f"{served}/status/{r.status_token}", lang="de", status=200, shot=f"status-de-{stage}")
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_the_wrong_link_page_passes_axe_on_a_desktop_and_a_phone(chromium, served, lang):
+    _check_in_browser(
+        chromium, f"{served}/status/{'W' * 32}?lang={lang}", lang=lang, status=404, shot=f"status-not-found-{lang}"
+    )
