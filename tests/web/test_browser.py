@@ -708,3 +708,24 @@ def test_the_notifications_page_passes_axe_empty_and_with_failed_rows_and_retrie
     expect(page.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)
     assert axe_violations(page) == []
     me.console.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_login_page_and_the_new_return_form_pass_axe(
+    browser: Browser, open_board, session: Session, base_url: str, viewport: tuple[int, int]
+):
+    context = browser.new_context(base_url=base_url, viewport={"width": viewport[0], "height": viewport[1]})
+    try:
+        page = context.new_page()
+        page.goto(f"{base_url}/login")
+        expect(page.locator("#email")).to_be_visible()
+        assert axe_violations(page) == [], "the login page"
+    finally:
+        context.close()
+    agent = make_user(session, team="customer_service", name="Carla Service", email="carla@shop.example")
+    session.commit()
+    me = open_board(agent, viewport)
+    me.page.goto(f"{base_url}/returns/new")
+    expect(me.page.locator("form")).not_to_have_count(0)
+    assert axe_violations(me.page) == [], "the new-return form"
+    me.console.assert_clean()
