@@ -58,6 +58,10 @@ class User(Base):
     )
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # the zone this person reads times in (an IANA name); none: their first team's
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # when this person last loaded the board: cards that reached a column after it are shown as new
+    board_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     teams: Mapped[list[Team]] = relationship(secondary=memberships, back_populates="members", order_by="Team.key")

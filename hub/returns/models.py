@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    desc,
     false,
     text,
 )
@@ -88,6 +89,16 @@ class Return(Base):
         Index(
             "ix_returns_open_stage_entered",
             "stage",
+            "stage_entered_at",
+            "id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        # the board's default order: urgent and high first, then oldest first
+        Index(
+            "ix_returns_open_stage_priority",
+            "stage",
+            desc("priority"),
             "stage_entered_at",
             "id",
             sqlite_where=text("closed_at IS NULL"),
