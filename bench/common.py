@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sys
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from hub.core.db import upgrade
 from hub.core.runtime import Runtime
 from hub.returns.clocks import next_alert_time
 from hub.returns.models import Channel, Event, Return, ReturnItem
+from hub.returns.search import searchable
 from hub.workflow import load_workflow
 from hub.workflow.calendar import due_at, due_soon_at
 
@@ -48,77 +50,194 @@ def fresh_runtime(database_url: str) -> Runtime:
     return rt
 
 
-def fill(rt: Runtime, n: int, *, overdue_share: float | None = None, seed: int = 7) -> None:
+# realistic customers and parcels, so that search has something like a shop's spread to look through: about
+# 300 surnames (so one matches ~0.3% of returns, as Müller does in Germany), accents and all
+FIRST_NAMES = [
+    "Anna",
+    "Jürgen",
+    "Sanne",
+    "Pieter",
+    "Özlem",
+    "Søren",
+    "Łukasz",
+    "Chloé",
+    "François",
+    "Inês",
+    "José",
+    "Zoë",
+    "Björn",
+    "Ana",
+    "Mia",
+    "Noah",
+    "Emma",
+    "Lucas",
+    "Léa",
+    "Jan",
+    "Eva",
+    "Karin",
+    "Wim",
+    "Joost",
+    "Hanna",
+    "Mehmet",
+    "Ayşe",
+    "Fatma",
+    "Lars",
+    "Ingrid",
+    "Marta",
+    "Piotr",
+    "Zofia",
+    "Tomáš",
+    "Agnieszka",
+    "Luca",
+    "Giulia",
+    "Sofía",
+    "Hugo",
+    "Maël",
+]
+SURNAMES = (
+    (
+        "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Schäfer Koch Bauer Richter Klein "
+        "Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Schmitt Werner Krause Meier "
+        "Lehmann Weiß Jansen de_Vries van_den_Berg Bakker Visser Smit Mulder de_Boer Dekker Peeters Janssens Maes "
+        "Dubois Lefèvre Moreau Girard Fernández García Martínez López Rossi Russo Bianchi Nowak Kowalski Wiśniewski "
+        "Wójcik Dvořák Novák Svoboda Yılmaz Kaya Demir Şahin Çelik Öztürk Andersen Nielsen Hansen Johansson Sørensen "
+        "Lindqvist Ó_Briain Kovačević Horváth Nagy"
+    )
+    .replace("_", " ")
+    .split()
+)
+_SYLLABLES = [
+    "ber",
+    "brand",
+    "dorf",
+    "eck",
+    "feld",
+    "gart",
+    "hau",
+    "kamp",
+    "lind",
+    "mann",
+    "rath",
+    "sieg",
+    "stein",
+    "thal",
+    "wald",
+    "wies",
+    "zell",
+]
+SURNAMES = (
+    tuple(SURNAMES)
+    + tuple((a + b).capitalize() + c for a in _SYLLABLES for b in _SYLLABLES if a != b for c in ("", "er", "s"))[
+        : 300 - len(SURNAMES)
+    ]
+)
+_CATALOGUE = tomllib.loads((Path(__file__).resolve().parents[1] / "hub/demo/catalogue.toml").read_text("utf-8"))
+PRODUCTS = [(p["sku"], p["name"], p["weight"]) for p in _CATALOGUE["products"]]
+TRACKED_FROM = ("in_transit", "received", "inspected")  # a parcel is on its way from "in transit" on
+BATCH = 20000
+
+
+def tracking_number(i: int) -> str:
+    """A DHL-like parcel number, different for every return."""
+    return f"JJD{(14600000000000 + i * 7919) % 10**15:015d}"
+
+
+def fill(rt: Runtime, n: int, *, overdue_share: float | None = None, seed: int = 7, closed: int = 0) -> None:
     """Insert n open returns spread over the open stages, each with one item and its "created" event.
 
     With `overdue_share`, exactly that share is past its stage SLA and the rest entered just now, so
     the delay scan has a known amount of work; otherwise entry times spread over the last six days.
+    `closed` more returns were resolved or rejected at some time in the last two years. Rows go in by
+    bulk insert in batches; on PostgreSQL the search index is built once, after the rows.
     """
     wf = rt.workflow
     rng = random.Random(seed)
     stages = wf.open_stages
+    closed_stages = [s for s in wf.stages.values() if s.closed]
     overdue_every = round(1 / overdue_share) if overdue_share else None
-    returns, items, events = [], [], []
-    for i in range(1, n + 1):
-        stage = stages[i % len(stages)]
-        team = wf.teams[stage.team]
-        if overdue_every is None:
-            entered = NOW - timedelta(minutes=rng.randint(5, 60 * 24 * 6))
-        elif i % overdue_every == 0:
-            entered = _overdue_entry(stage, team) - timedelta(minutes=rng.randint(0, 50))
+    product_weights = [w for *_, w in PRODUCTS]
+    postgres = rt.engine.dialect.name == "postgresql"
+
+    def rows(i: int) -> tuple[dict, dict, dict]:
+        sku, product, _ = rng.choices(PRODUCTS, product_weights)[0]
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
+        if i <= n:
+            stage = stages[i % len(stages)]
+            team = wf.teams[stage.team]
+            if overdue_every is None:
+                entered = NOW - timedelta(minutes=rng.randint(5, 60 * 24 * 6))
+            elif i % overdue_every == 0:
+                entered = _overdue_entry(stage, team) - timedelta(minutes=rng.randint(0, 50))
+            else:
+                entered = NOW - timedelta(minutes=rng.randint(1, 30))
+            due = due_at(entered, stage.sla, team)
+            clocks = dict(
+                stage_due_at=due,
+                stage_warn_at=due_soon_at(entered, stage.sla, team, wf.alerts.due_soon_share),
+                stage_escalate_at=due_at(due, stage.sla, team),
+                created_at=entered,
+                closed_at=None,
+                resolution=None,
+            )
         else:
-            entered = NOW - timedelta(minutes=rng.randint(1, 30))
-        due = due_at(entered, stage.sla, team)
+            stage = closed_stages[i % len(closed_stages)]
+            entered = NOW - timedelta(minutes=rng.randint(60, 60 * 24 * 730))
+            clocks = dict(
+                stage_due_at=None,
+                stage_warn_at=None,
+                stage_escalate_at=None,
+                created_at=entered - timedelta(days=rng.randint(2, 20)),
+                closed_at=entered,
+                resolution="refund" if stage.requires_resolution else None,
+            )
+        tracking = tracking_number(i) if stage.closed or stage.key in TRACKED_FROM else None
         row = dict(
             id=i,
             rma=f"RMA-{100000 + i}",
             order_number=f"ORD-{500000 + i}",
-            customer_name=f"Customer {i}",
+            customer_name=name,
             customer_email=f"customer{i}@example.com",
             customer_locale="en",
             stage=stage.key,
             stage_entered_at=entered,
-            stage_due_at=due,
-            stage_warn_at=due_soon_at(entered, stage.sla, team, wf.alerts.due_soon_share),
-            stage_escalate_at=due_at(due, stage.sla, team),
-            promised_by=entered + timedelta(days=14),
+            promised_by=clocks["created_at"] + timedelta(days=14),
             priority=1,
             is_blocked=False,
+            carrier="DHL" if tracking else None,
+            tracking_number=tracking,
             status_token=f"tok{i:08d}",
             version=1,
-            created_at=entered,
             alert_level=0,
             promise_alerted=False,
             snoozed_until=None,
+            **clocks,
         )
-        row["next_alert_at"] = next_alert_time(_Row(row))
-        returns.append(row)
-        items.append(
-            dict(
-                return_id=i,
-                sku=rng.choice(SKUS),
-                product_name="Product",
-                quantity=1,
-                unit_price=10,
-                reason_code="too_small",
-            )
+        row["next_alert_at"] = None if stage.closed else next_alert_time(_Row(row))
+        row["search_text"] = searchable(
+            [row["rma"], row["order_number"], name, row["customer_email"], tracking, sku, product]
         )
-        events.append(
-            dict(
-                return_id=i,
-                actor_label="bench",
-                channel=Channel.CLI,
-                kind="created",
-                to_stage=stage.key,
-                created_at=entered,
-                payload={},
-            )
+        item = dict(return_id=i, sku=sku, product_name=product, quantity=1, unit_price=10, reason_code="too_small")
+        event = dict(
+            return_id=i,
+            actor_label="bench",
+            channel=Channel.CLI,
+            kind="created",
+            to_stage=stage.key,
+            created_at=entered,
+            payload={},
         )
+        return row, item, event
+
     with rt.engine.begin() as conn:
-        for table, rows in ((Return.__table__, returns), (ReturnItem.__table__, items), (Event.__table__, events)):
-            for k in range(0, len(rows), 5000):
-                conn.execute(insert(table), rows[k : k + 5000])
-        if rt.engine.dialect.name == "postgresql":
+        if postgres:
+            conn.execute(text("DROP INDEX ix_returns_search_trgm"))
+        for start in range(1, n + closed + 1, BATCH):
+            batch = [rows(i) for i in range(start, min(start + BATCH, n + closed + 1))]
+            for k, table in enumerate((Return.__table__, ReturnItem.__table__, Event.__table__)):
+                conn.execute(insert(table), [b[k] for b in batch])
+        if postgres:
+            conn.execute(text("SET maintenance_work_mem = '512MB'"))
+            conn.execute(text("CREATE INDEX ix_returns_search_trgm ON returns USING gin (search_text gin_trgm_ops)"))
             for table in ("returns", "return_items", "events"):
                 conn.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

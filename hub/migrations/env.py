@@ -6,9 +6,15 @@ from alembic import context
 
 import hub.models  # noqa: F401 - registers every table on Base.metadata
 from hub.core.db import Base, make_engine
+from hub.returns.search import SQLITE_INDEX
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate leaves alone SQLite's FTS5 search tables (migration 0005), which no model declares."""
+    return not (type_ == "table" and reflected and (name == SQLITE_INDEX or name.startswith(f"{SQLITE_INDEX}_")))
 
 
 def run_migrations_online() -> None:
@@ -20,6 +26,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,13 +19,16 @@ from sqlalchemy import (
     String,
     Text,
     desc,
+    event,
     false,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import get_history
 
 from hub.accounts.models import User
 from hub.core.db import Base, enum_values, utcnow
+from hub.returns import search
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -141,6 +145,13 @@ class Return(Base):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        # search: words anywhere in search_text; SQLite has an FTS5 trigram table instead (migration 0005)
+        Index(
+            "ix_returns_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
         CheckConstraint("NOT is_blocked OR blocked_reason IS NOT NULL", name="blocked_has_reason"),
@@ -176,6 +187,9 @@ class Return(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # what search looks in: SEARCHED_FIELDS and every item's SKU and product name, folded (hub/returns/search.py);
+    # kept up to date by _keep_search_text on every flush
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
     assignee: Mapped[User | None] = relationship(lazy="joined")
     items: Mapped[list[ReturnItem]] = relationship(
@@ -284,3 +298,46 @@ class AlertLevel(enum.IntEnum):
     def label(self) -> str:
         """Human wording."""
         return self.name.lower().replace("_", " ")
+
+
+# --- search text -------------------------------------------------------------------------------
+
+SEARCHED_FIELDS = ("rma", "order_number", "customer_name", "customer_email", "tracking_number")
+SEARCHED_ITEM_FIELDS = ("sku", "product_name")
+
+
+def search_text_of(r: Return, items: Iterable[ReturnItem]) -> str:
+    """What search finds a return by: its SEARCHED_FIELDS and each of its items' SKU and product name, folded."""
+    values = [getattr(r, name) for name in SEARCHED_FIELDS]
+    for item in items:
+        values += [item.sku, item.product_name]
+    return search.searchable(values)
+
+
+def _changed(obj: object, names: tuple[str, ...]) -> bool:
+    return any(get_history(obj, name).has_changes() for name in names)
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_search_text(session: Session, _context: object, _instances: object) -> None:
+    """Every flush that adds a return or changes what it is searched by refreshes its search_text.
+
+    The one place that keeps it: services, imports, the demo and the CLI all flush through here.
+    """
+    stale: dict[int, Return] = {}
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if isinstance(obj, Return):
+            if obj not in session.deleted and (obj in session.new or _changed(obj, (*SEARCHED_FIELDS, "items"))):
+                stale[id(obj)] = obj
+        elif isinstance(obj, ReturnItem) and (
+            obj in session.new or obj in session.deleted or _changed(obj, (*SEARCHED_ITEM_FIELDS, "return_"))
+        ):
+            with session.no_autoflush:
+                parent = obj.return_
+            if parent is not None and parent not in session.deleted:
+                stale[id(parent)] = parent
+    with session.no_autoflush:  # reading a return's items must not flush half of this flush
+        for r in stale.values():
+            fresh = search_text_of(r, [i for i in r.items if i not in session.deleted])
+            if r.search_text != fresh:
+                r.search_text = fresh

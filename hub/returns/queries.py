@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, UnaryExpression, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from hub.accounts.models import User
 from hub.core.errors import NotFound
+from hub.returns import search
 from hub.returns.models import Comment, Event, Priority, Resolution, Return, ReturnItem
 from hub.workflow import Stage, Workflow
 
@@ -43,6 +44,14 @@ def stored_stages_problems(session: Session, workflow: Workflow) -> list[str]:
 # --- the board -------------------------------------------------------------------------
 
 PAGE_SIZE = 50
+# how an open column may be ordered (the URL's `sort.<stage>`); new arrivals always come first
+COLUMN_SORTS = {
+    "priority": "Priority",  # urgent, high, then normal and low; oldest first within each
+    "age": "Oldest first",
+    "due": "Due soonest",
+    "newest": "Newest first",
+}
+DEFAULT_SORT = "priority"
 PROMISE_SOON = timedelta(days=3)  # a card warns when the promise to the customer is this close
 CLOSED_WINDOW_DAYS = 14  # closed columns show what was closed recently, newest first
 
@@ -57,6 +66,8 @@ class BoardFilters:
     due_soon: bool = False
     blocked: bool = False
     q: str = ""
+    # (stage, sort) for each open column not in the default order: part of the URL, so it can be shared
+    sorts: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], workflow: Workflow) -> BoardFilters:
@@ -74,6 +85,11 @@ class BoardFilters:
             due_soon=args.get("due_soon") in ("1", "on", "true"),
             blocked=args.get("blocked") in ("1", "on", "true"),
             q=(args.get("q") or "").strip()[:100],
+            sorts=tuple(
+                (s.key, args[f"sort.{s.key}"])
+                for s in workflow.open_stages
+                if args.get(f"sort.{s.key}") in COLUMN_SORTS and args[f"sort.{s.key}"] != DEFAULT_SORT
+            ),
         )
 
     def as_args(self) -> dict[str, str]:
@@ -88,12 +104,28 @@ class BoardFilters:
                 out[name] = "1"
         if self.q:
             out["q"] = self.q
+        for stage, sort in self.sorts:
+            out[f"sort.{stage}"] = sort
         return out
 
     @property
     def active(self) -> bool:
-        """Whether any filter is set."""
-        return bool(self.as_args())
+        """Whether any filter is set (a column's order filters nothing)."""
+        return any(not name.startswith("sort.") for name in self.as_args())
+
+    def sort_of(self, stage: str) -> str:
+        """How this stage's column is ordered (a key of COLUMN_SORTS)."""
+        return dict(self.sorts).get(stage, DEFAULT_SORT)
+
+    @property
+    def search_problem(self) -> str | None:
+        """Why the typed search cannot be run (then the board shows it and searches nothing), or None."""
+        return search.problem(self.q)
+
+    @property
+    def searching(self) -> bool:
+        """Whether a search narrows the board (and closed columns then show every match, not the last 14 days)."""
+        return bool(self.q) and self.search_problem is None
 
 
 @dataclass
@@ -120,6 +152,7 @@ class Card:
     first_product: str = ""
     reason_code: str = ""
     item_count: int = 0
+    is_new: bool = False  # it reached its column since this user last loaded the board (NewWindow)
 
     def sla_state(self, now: datetime) -> str:
         """on_time, due_soon, overdue, or closed."""
@@ -188,27 +221,39 @@ def _filtered(stmt: Select[Any], filters: BoardFilters, user_id: int | None, now
         stmt = stmt.where(_due_soon_expr(now))
     if filters.blocked:
         stmt = stmt.where(Return.is_blocked.is_(True))
-    if filters.q:
-        # % and _ typed in the search box are searched for, not wildcards
-        text = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{text}%"
-        stmt = stmt.where(
-            or_(
-                Return.rma.ilike(like, escape="\\"),
-                Return.order_number.ilike(like, escape="\\"),
-                func.lower(Return.customer_name).like(like, escape="\\"),
-                Return.customer_email.like(like, escape="\\"),
-                exists().where(ReturnItem.return_id == Return.id, ReturnItem.sku.ilike(like, escape="\\")),
-            )
-        )
+    if filters.searching:
+        stmt = stmt.where(_search_matches(filters.q))
     return stmt
 
 
-def _stage_scope(stmt: Select[Any], stage: Stage, now: datetime) -> Select[Any]:
+def _search_matches(query: str) -> ColumnElement[bool]:
+    """Every typed word, folded, is somewhere in the return's search text (hub/returns/search.py).
+
+    The index finds the rows holding each word's lookup key (of three characters or more): PostgreSQL's
+    trigram index on search_text through LIKE, SQLite's FTS5 trigram table. The rest is checked on those
+    rows: whole words longer than their key, and words too short for a trigram (`|| ''` keeps PostgreSQL
+    from reading its whole index for them).
+    """
+    found = search.words(query)
+    keys = [search.lookup_key(w) for w in found if len(w) >= search.MIN_WORD]
+    checked = [w for w in found if len(w) < search.MIN_WORD or search.lookup_key(w) != w]
+    return and_(
+        search.in_sqlite_index(Return.id, search.fts_query(found)),
+        *(Return.search_text.like(search.like_pattern(k), escape="\\") for k in keys),
+        *((Return.search_text + "").like(search.like_pattern(w), escape="\\") for w in checked),
+    )
+
+
+def _stage_scope(stmt: Select[Any], stage: Stage, filters: BoardFilters, now: datetime) -> Select[Any]:
     stmt = stmt.where(Return.stage == stage.key)
     if stage.closed:
-        return stmt.where(Return.closed_at >= now - timedelta(days=CLOSED_WINDOW_DAYS))
+        # a search finds every closed return; without one, closed columns hold the last CLOSED_WINDOW_DAYS
+        return stmt if filters.searching else stmt.where(Return.closed_at >= _closed_since(now))
     return stmt.where(Return.closed_at.is_(None))
+
+
+def _closed_since(now: datetime) -> datetime:
+    return now - timedelta(days=CLOSED_WINDOW_DAYS)
 
 
 def visible_stages(workflow: Workflow, filters: BoardFilters) -> list[Stage]:
@@ -267,6 +312,41 @@ def _attach_items(session: Session, cards: list[Card]) -> None:
         card.item_count += 1
 
 
+@dataclass(frozen=True)
+class NewWindow:
+    """What is new to someone on the board: returns that entered their open stage in (since, until].
+
+    `since` is when they last loaded the board, `until` this load: fixed for the page's life, so "show
+    more" pages through the same order. A return this person moved there themselves is not new to them.
+    """
+
+    since: datetime
+    until: datetime
+
+
+def _column_order(stage: Stage, sort: str) -> tuple[UnaryExpression[Any], ...]:
+    """The ORDER BY of a column (board.js `sortKey` orders live arrivals the same way)."""
+    if stage.closed:
+        return (Return.closed_at.desc(), Return.id.desc())
+    if sort == "age":
+        return (Return.stage_entered_at.asc(), Return.id.asc())  # ix_returns_open_stage_entered
+    if sort == "newest":
+        return (Return.stage_entered_at.desc(), Return.id.desc())  # the same index, backwards
+    if sort == "due":
+        return (Return.stage_due_at.asc().nulls_last(), Return.id.asc())  # ix_returns_open_stage_due
+    # ix_returns_open_stage_priority: urgent, high, normal, low; oldest first within each
+    return (Return.priority.desc(), Return.stage_entered_at.asc(), Return.id.asc())
+
+
+def _moved_there_by(user_id: int) -> ColumnElement[bool]:
+    """The return entered its stage through this person's own change (the event written with the move)."""
+    return (
+        select(Event.id)
+        .where(Event.return_id == Return.id, Event.actor_id == user_id, Event.created_at == Return.stage_entered_at)
+        .exists()
+    )
+
+
 def column_page(
     session: Session,
     workflow: Workflow,
@@ -277,11 +357,61 @@ def column_page(
     now: datetime,
     offset: int = 0,
     limit: int = PAGE_SIZE,
+    new: NewWindow | None = None,
 ) -> list[Card]:
-    """One page of a column's cards: open stages oldest first, closed stages newest first."""
-    stmt = _filtered(_stage_scope(_card_select(), stage, now), filters, user_id, now)
-    order = (Return.closed_at.desc(), Return.id.desc()) if stage.closed else (Return.stage_entered_at, Return.id)
-    return _cards(session, stmt.order_by(*order).offset(offset).limit(limit))
+    """One page of a column's cards in the column's order (closed stages: newest first).
+
+    With a `new` window, an open column starts with the returns new to the user (marked `is_new`), then
+    the rest; `offset` counts through both, so "show more" never shows a card twice.
+    """
+    if filters.searching:
+        matches = _search_matches_of(session, [stage], filters, user_id=user_id, now=now)[stage.key]
+        return _cards_in_order(session, matches[offset : offset + limit])
+    stmt = _filtered(_stage_scope(_card_select(), stage, filters, now), filters, user_id, now)
+    order = _column_order(stage, filters.sort_of(stage.key))
+    if stage.closed or new is None:
+        return _cards(session, stmt.order_by(*order).offset(offset).limit(limit))
+    fresh: list[Card] = []
+    new_count = 0
+    own: list[int] = []
+    if new.since < new.until:  # (empty on a first visit: nothing is new)
+        in_window = and_(Return.stage_entered_at > new.since, Return.stage_entered_at <= new.until)
+        if user_id is not None:
+            # by id: an OR with this EXISTS in the rest's query would make PostgreSQL hash all of this
+            # person's events on every page
+            mine = select(Return.id).where(
+                Return.stage == stage.key, Return.closed_at.is_(None), in_window, _moved_there_by(user_id)
+            )
+            own = list(session.scalars(mine))
+        arrived = and_(in_window, Return.id.not_in(own)) if own else in_window
+        fresh = _cards(session, stmt.where(arrived).order_by(*order).offset(offset).limit(limit))
+        for card in fresh:
+            card.is_new = True
+        if len(fresh) == limit:
+            return fresh
+        if fresh or not offset:
+            new_count = offset + len(fresh)  # the new part ended on this page
+        else:
+            new_count = session.scalar(select(func.count()).select_from(stmt.where(arrived).subquery())) or 0
+    # the rest: entered by the start of the window, or in it through the user's own change (a card that
+    # arrived after `until` is not paged: the live feed has shown it, at the top, marked new); through
+    # coalesce, which no index serves: else SQLite reads the column by entry time and sorts all of it,
+    # instead of reading the order's own index and stopping after a page
+    seen = func.coalesce(Return.stage_entered_at, Return.stage_entered_at) <= new.since
+    if own:
+        seen = or_(seen, Return.id.in_(own))
+    rest = stmt.where(seen).order_by(*order).offset(max(0, offset - new_count)).limit(limit - len(fresh))
+    return fresh + _cards(session, rest)
+
+
+def arrived_ids(session: Session, ids: list[int], *, since: datetime, user_id: int | None) -> set[int]:
+    """Which of these returns entered their open stage after `since` through someone else's change."""
+    if not ids:
+        return set()
+    stmt = select(Return.id).where(Return.id.in_(ids), Return.closed_at.is_(None), Return.stage_entered_at > since)
+    if user_id is not None:
+        stmt = stmt.where(~_moved_there_by(user_id))
+    return set(session.scalars(stmt))
 
 
 def board(
@@ -292,9 +422,12 @@ def board(
     user_id: int | None,
     now: datetime,
     with_cards: bool = True,
+    new: NewWindow | None = None,
 ) -> list[Column]:
     """Every visible column with exact counts and (unless with_cards is false) its first page of cards."""
     stages = visible_stages(workflow, filters)
+    if filters.searching:
+        return _searched_board(session, stages, filters, user_id=user_id, now=now, with_cards=with_cards)
     open_keys = [s.key for s in stages if not s.closed]
     counts = _open_counts(session, open_keys, filters, user_id, now) if open_keys else {}
     columns = []
@@ -302,7 +435,12 @@ def board(
         if stage.closed:
             n = (
                 session.scalar(
-                    _filtered(_stage_scope(select(func.count()).select_from(Return), stage, now), filters, user_id, now)
+                    _filtered(
+                        _stage_scope(select(func.count()).select_from(Return), stage, filters, now),
+                        filters,
+                        user_id,
+                        now,
+                    )
                 )
                 or 0
             )
@@ -311,8 +449,103 @@ def board(
             count = counts.get(stage.key, (0, 0, 0))
         cards = []
         if with_cards and count[0]:
-            cards = column_page(session, workflow, stage, filters, user_id=user_id, now=now)
+            cards = column_page(session, workflow, stage, filters, user_id=user_id, now=now, new=new)
         columns.append(Column(stage, *count, cards=cards))
+    return columns
+
+
+# --- a search: its matches read once per request -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Match:
+    """A return a search found: what its column's counts and order need, without the card."""
+
+    id: int
+    stage: str
+    closed_at: datetime | None
+    stage_entered_at: datetime
+    stage_due_at: datetime | None
+    stage_warn_at: datetime | None
+    priority: int
+
+
+def _search_matches_of(
+    session: Session, stages: list[Stage], filters: BoardFilters, *, user_id: int | None, now: datetime
+) -> dict[str, list[_Match]]:
+    """Per stage, every return the search finds there, in the column's order.
+
+    One query: a search's matches may be thousands of rows spread over the whole table, and reading them
+    once for the counts and the pages of every column is what keeps it fast on PostgreSQL (each count and
+    page of its own read them all again). A search shows no new-arrivals part: it is a lookup, in order.
+    """
+    stmt = select(
+        Return.id,
+        Return.stage,
+        Return.closed_at,
+        Return.stage_entered_at,
+        Return.stage_due_at,
+        Return.stage_warn_at,
+        Return.priority,
+    ).where(Return.stage.in_([s.key for s in stages]))
+    found: dict[str, list[_Match]] = {s.key: [] for s in stages}
+    closed = {s.key for s in stages if s.closed}
+    for row in session.execute(_filtered(stmt, filters, user_id, now)):
+        match = _Match(**row._mapping)
+        if match.stage in closed or match.closed_at is None:  # as _stage_scope, under a search
+            found[match.stage].append(match)
+    for stage in stages:
+        found[stage.key].sort(key=_match_order(stage, filters.sort_of(stage.key)))
+    return found
+
+
+def _match_order(stage: Stage, sort: str) -> Callable[[_Match], tuple[float, ...]]:
+    """The sort key of _column_order, for matches sorted in Python."""
+
+    def t(when: datetime | None) -> float:
+        return when.timestamp() if when is not None else float("inf")
+
+    if stage.closed:
+        return lambda m: (-t(m.closed_at), -m.id)
+    if sort == "age":
+        return lambda m: (t(m.stage_entered_at), m.id)
+    if sort == "newest":
+        return lambda m: (-t(m.stage_entered_at), -m.id)
+    if sort == "due":
+        return lambda m: (t(m.stage_due_at), m.id)  # none last, as nulls_last()
+    return lambda m: (-m.priority, t(m.stage_entered_at), m.id)
+
+
+def _cards_in_order(session: Session, matches: list[_Match]) -> list[Card]:
+    ids = [m.id for m in matches]
+    cards = cards_for(session, ids)
+    return [cards[i] for i in ids if i in cards]
+
+
+def _searched_board(
+    session: Session,
+    stages: list[Stage],
+    filters: BoardFilters,
+    *,
+    user_id: int | None,
+    now: datetime,
+    with_cards: bool,
+) -> list[Column]:
+    """The board under a search: counts and first pages from one read of the matches."""
+    found = _search_matches_of(session, stages, filters, user_id=user_id, now=now)
+    pages = {key: matches[:PAGE_SIZE] for key, matches in found.items()} if with_cards else {}
+    cards = cards_for(session, [m.id for page in pages.values() for m in page])
+    columns = []
+    for stage in stages:
+        matches = found[stage.key]
+        overdue = due_soon = 0
+        if not stage.closed:
+            overdue = sum(1 for m in matches if m.stage_due_at is not None and m.stage_due_at <= now)
+            due_soon = sum(
+                1 for m in matches if m.stage_warn_at is not None and m.stage_warn_at <= now < (m.stage_due_at or now)
+            )
+        page = [cards[m.id] for m in pages.get(stage.key, []) if m.id in cards]
+        columns.append(Column(stage, len(matches), overdue, due_soon, cards=page))
     return columns
 
 
@@ -325,7 +558,7 @@ def _open_counts(
     stage + due; stage + warn time), so the headers stay cheap with many returns; due soon = turned
     "due soon" minus overdue (warn <= due).
     """
-    if filters.q or filters.assignee or filters.blocked:
+    if filters.searching or filters.assignee or filters.blocked:
         # these filters read every row anyway: one pass counts all three
         stmt = (
             select(
@@ -401,7 +634,10 @@ def matching_ids(
     closed_keys = [s.key for s in stages if s.closed]
     scope = or_(
         and_(Return.closed_at.is_(None), Return.stage.in_(open_keys)),
-        and_(Return.stage.in_(closed_keys), Return.closed_at >= now - timedelta(days=CLOSED_WINDOW_DAYS)),
+        and_(
+            Return.stage.in_(closed_keys),
+            true() if filters.searching else Return.closed_at >= _closed_since(now),  # as _stage_scope
+        ),
     )
     stmt = _filtered(select(Return.id).where(Return.id.in_(ids), scope), filters, user_id, now)
     return set(session.scalars(stmt))

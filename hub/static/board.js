@@ -39,28 +39,64 @@
     });
   }
 
-  /* Put a card where it belongs in a column: open stages oldest first, closed stages newest first.
-     A card that belongs beyond the cards loaded so far is left out (returns false), unless `keep`:
-     a card the user just moved stays in sight, above "show more". */
-  function placeCard(card, list, keep) {
+  /* A card's place in its column's order, as the server sorts it (hub/returns/queries.py, _column_order):
+     `sort` is the column's data-sort. Closed columns: newest first (a card enters a closed stage as it closes). */
+  function sortKey(card, sort) {
     const entered = parseFloat(card.dataset.entered);
-    const newestFirst = list.closest(".column").classList.contains("closed");
+    const seq = parseInt(card.dataset.seq, 10);
+    if (sort === "age") return [entered, seq];
+    if (sort === "newest" || sort === "closed") return [-entered, -seq];
+    if (sort === "due") return [card.dataset.due ? parseFloat(card.dataset.due) : Infinity, seq];
+    return [-parseInt(card.dataset.priority, 10), entered, seq]; // priority: urgent and high first
+  }
+
+  /* Whether card a comes before card b: new arrivals first (data-arrived stays when the "New" mark goes), then by sort. */
+  function comesBefore(a, b, sort) {
+    const an = Boolean(a.dataset.arrived), bn = Boolean(b.dataset.arrived);
+    if (an !== bn) return an;
+    const ka = sortKey(a, sort), kb = sortKey(b, sort);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i];
+    return false;
+  }
+
+  /* Put a card where it belongs in a column, in the column's order. A card that belongs beyond the cards
+     loaded so far is left out (returns false), unless it is new to the user (new arrivals are on top) or
+     `keep`: a card the user just moved stays in sight, above "show more". */
+  function placeCard(card, list, keep) {
+    const sort = list.dataset.sort;
     const more = $("li.more", list);
     for (const other of $$("li.card", list)) {
       if (other === card) continue;
-      const t = parseFloat(other.dataset.entered);
-      if (newestFirst ? t < entered : t > entered) {
+      if (comesBefore(card, other, sort)) {
         list.insertBefore(card, other);
         return true;
       }
     }
-    if (more && !keep) {
+    if (more && !keep && !card.dataset.arrived) {
       card.remove();
       return false;
     }
     list.insertBefore(card, more);
     return true;
   }
+
+  /* The "New" mark stays until the user has seen the card: focused it, opened it, or rested the pointer on it. */
+  const seenNew = new Set();
+  function markSeen(card) {
+    if (!card || !card.classList.contains("is-new")) return;
+    seenNew.add(card.id);
+    card.classList.remove("is-new");
+    const badge = $(".new-badge", card);
+    if (badge) badge.remove();
+  }
+  document.addEventListener("focusin", (e) => markSeen(e.target.closest && e.target.closest("li.card.is-new")));
+  document.addEventListener("click", (e) => markSeen(e.target.closest && e.target.closest("li.card.is-new")));
+  let dwell = null;
+  document.addEventListener("pointerover", (e) => {
+    const card = e.target.closest && e.target.closest("li.card.is-new");
+    clearTimeout(dwell);
+    if (card) dwell = setTimeout(() => { if (card.matches(":hover")) markSeen(card); }, 1000);
+  });
 
   /* After "show more", a card shown early (because it was just moved) may arrive again in its place. */
   function dedupe(list) {
@@ -157,6 +193,52 @@
     });
   }
 
+  /* The Move menu is a menu button (WAI-ARIA): Enter, Space and ArrowDown open it on its first item, ArrowUp on
+     its last; ArrowUp/ArrowDown (round), Home and End move through it, a letter to the next stage starting with
+     it; Escape closes it and returns to the button (below, with the panel's Escape); Tab closes it and moves on. */
+  function menuItems(details) { return $$("[role=menuitem]", details); }
+
+  document.addEventListener("keydown", (e) => {
+    if (!e.target.closest || e.altKey || e.ctrlKey || e.metaKey) return;
+    const summary = e.target.closest(".move-menu > summary");
+    if (summary) {
+      const details = summary.parentElement;
+      if (!["Enter", " ", "ArrowDown", "ArrowUp"].includes(e.key)) return;
+      e.preventDefault(); // no native toggle: the menu opens on an item
+      if (details.open && (e.key === "Enter" || e.key === " ")) { details.open = false; return; }
+      details.open = true;
+      const items = menuItems(details);
+      const item = e.key === "ArrowUp" ? items[items.length - 1] : items[0];
+      if (item) item.focus();
+      return;
+    }
+    const item = e.target.closest(".move-menu [role=menuitem]");
+    if (!item) return;
+    const details = item.closest("details");
+    const items = menuItems(details);
+    const i = items.indexOf(item);
+    let next = null;
+    if (e.key === "ArrowDown") next = items[(i + 1) % items.length];
+    else if (e.key === "ArrowUp") next = items[(i - 1 + items.length) % items.length];
+    else if (e.key === "Home") next = items[0];
+    else if (e.key === "End") next = items[items.length - 1];
+    else if (e.key === "Tab") {
+      details.open = false;
+      $("summary", details).focus(); // the Tab goes on from the button, to what follows the menu
+      return;
+    } else if (e.key.length === 1 && e.key.trim()) {
+      const letter = e.key.toLowerCase();
+      const after = items.slice(i + 1).concat(items.slice(0, i + 1));
+      next = after.find((b) => b.textContent.trim().toLowerCase().startsWith(letter)) || null;
+    }
+    if (next) { e.preventDefault(); next.focus(); }
+  });
+
+  /* Space on the button: keyup would toggle the menu shut again after keydown opened it. */
+  document.addEventListener("keyup", (e) => {
+    if (e.key === " " && e.target.closest && e.target.closest(".move-menu > summary")) e.preventDefault();
+  });
+
   /* The keyboard path: the card's Move menu does what a drag does. */
   document.addEventListener("click", (e) => {
     const btn = e.target.closest("[data-move-to]");
@@ -196,6 +278,24 @@
       field.required = field.dataset.requiredFor === needs;
       field.toggleAttribute("data-move-focus", field.required);
     });
+    syncRejectionReason(form, needs === "reason");
+  }
+
+  /* A rejection: the preview shows the chosen reason as the customer reads it, and a reason that says too
+     little on its own ("other") makes the note required. */
+  function syncRejectionReason(form, rejecting) {
+    const select = $("select[name=rejection_reason]", form);
+    if (!select) return;
+    const option = select.selectedOptions[0];
+    const text = (option && option.dataset.text) || "";
+    const quote = $("[data-reason-text]", form);
+    if (quote) quote.textContent = text;
+    const chosen = $("[data-reason-chosen]", form);
+    if (chosen) chosen.hidden = !text;
+    const none = $("[data-reason-none]", form);
+    if (none) none.hidden = Boolean(text);
+    const note = $("textarea[name=note]", form);
+    if (note && rejecting) note.required = Boolean(option && option.hasAttribute("data-note-required"));
   }
 
   function syncMoveForms(root) {
@@ -203,7 +303,7 @@
   }
 
   document.addEventListener("change", (e) => {
-    if (e.target.matches && e.target.matches("form.move-form select[name=to_stage]")) {
+    if (e.target.matches && e.target.matches("form.move-form select[name=to_stage], form.move-form select[name=rejection_reason]")) {
       syncMoveForm(e.target.form);
     }
   });
@@ -228,6 +328,10 @@
     if (push) history.pushState({}, "", "/board" + (boardQuery() ? "?" + boardQuery() : ""));
     return true;
   }
+
+  /* The search box asks as you type (its "input" trigger); the "change" it fires when it loses focus would
+     ask again and swap the board under the click that took the focus away (a link in the search summary). */
+  document.addEventListener("change", (e) => { if (e.target.id === "q") e.stopPropagation(); }, true);
 
   document.addEventListener("click", (e) => {
     const closer = e.target.closest("[data-close-panel]");
@@ -277,7 +381,8 @@
     const status = document.getElementById("live-status");
     try {
       const q = boardQuery();
-      const resp = await fetch(b.dataset.changesUrl + "?after=" + encodeURIComponent(b.dataset.cursor) + (q ? "&" + q : ""), {
+      const since = b.dataset.newSince ? "&new_since=" + encodeURIComponent(b.dataset.newSince) : "";
+      const resp = await fetch(b.dataset.changesUrl + "?after=" + encodeURIComponent(b.dataset.cursor) + since + (q ? "&" + q : ""), {
         headers: { Accept: "application/json" }, credentials: "same-origin",
       });
       if (resp.status === 401) { window.location.reload(); return; }
@@ -304,9 +409,11 @@
     const list = c.visible ? document.getElementById("cards-" + c.stage) : null;
     if (!list) { if (old) old.remove(); return; }
     const el = fromHtml(c.html);
+    if (seenNew.has(el.id)) markSeen(el);
     const openMenu = old && $("details[open]", old);
-    if (old && old.parentElement === list && old.dataset.entered === el.dataset.entered) {
-      old.replaceWith(el); // same stage entry: it keeps its place
+    const samePlace = old && ["entered", "priority", "due", "arrived"].every((k) => old.dataset[k] === el.dataset[k]);
+    if (old && old.parentElement === list && samePlace) {
+      old.replaceWith(el); // same stage entry, priority and due time: it keeps its place
     } else {
       if (old) old.remove();
       if (!placeCard(el, list, false)) return;

@@ -3,7 +3,9 @@ and moves."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 
@@ -17,10 +19,11 @@ from hub.returns.models import Channel
 from hub.returns.permissions import Actor
 from hub.returns.queries import sla_state
 from hub.workflow import parse_workflow
-from tests.factories import SYSTEM, make_return, make_user, workflow_toml
+from tests.factories import PASSWORD, SYSTEM, make_return, make_returns, make_user, workflow_toml
 from tests.web.support import (
     card_ids,
     column_count,
+    csrf_token,
     hx,
     login,
     login_as,
@@ -77,7 +80,7 @@ def test_columns_are_grouped_under_their_teams_in_workflow_order(client, session
     assert tree.by_id("head-in_transit").find(cls="column-sla").text == "SLA 5 calendar days"
     assert tree.by_id("head-resolved").find(cls="column-sla").text == "Closed in the last 14 days"
     assert tree.by_id("col-resolved").attrs["data-requires"] == "resolution"
-    assert tree.by_id("col-rejected").attrs["data-requires"] == "note"
+    assert tree.by_id("col-rejected").attrs["data-requires"] == "reason"
     assert tree.by_id("col-new").find(cls="empty").text == "Nothing here"
 
 
@@ -158,7 +161,7 @@ def test_cards_show_their_sla_state_and_columns_count_overdue_and_due_soon(clien
         assert badge.text == labels[expected]
         assert f"sla-{expected}" in badge.classes
     # due times are shown in the user's team's zone (Amsterdam)
-    assert tree.by_id(f"card-{rmas['on_time']}").find(cls="sla-badge").attrs["title"] == "Due Fri 06 Mar 10:00"
+    assert tree.by_id(f"card-{rmas['on_time']}").find(cls="sla-badge").attrs["title"] == "Due Fri 6 Mar 10:00"
     head = tree.by_id("head-new")
     assert head.find(cls="overdue").text == "1 overdue"
     assert head.find(cls="due-soon").text == "1 due soon"
@@ -395,6 +398,68 @@ def test_search_finds_names_whatever_the_case_of_their_accented_letters(client, 
         assert "Jan Jansen" not in html
 
 
+def test_search_shows_a_return_closed_long_ago_in_its_column(client, session, workflow, runtime, now):
+    old = make_return(session, workflow, stage="resolved", now=now - timedelta(days=45), customer_name="Jürgen Müller")
+    recent = make_return(session, workflow, stage="resolved", now=now - timedelta(days=1), customer_name="Eva Müller")
+    make_return(session, workflow, stage="rejected", now=now - timedelta(days=45), customer_name="Jan Jansen")
+    session.commit()
+    login_as(client, session)
+    unsearched = page(client.get("/board"))
+    assert card_ids(unsearched, "resolved") == [recent.rma]
+    assert unsearched.by_id("head-resolved").find(cls="column-sla").text == "Closed in the last 14 days"
+
+    cursor = _cursor(client)
+    tree = page(client.get("/board?q=muller"))
+    assert card_ids(tree, "resolved") == [recent.rma, old.rma]  # newest first
+    assert column_count(tree, "resolved") == 2
+    assert card_ids(tree, "rejected") == []
+    assert tree.by_id("head-resolved").find(cls="column-sla").text == "Every match, newest first"
+    assert tree.find(cls="search-problem") is None
+    summary = tree.find(cls="search-summary")
+    assert " ".join(summary.text.split()) == "2 found, open or closed, for “muller”: Resolved (2)"
+    assert summary.find("a").attrs["href"] == "#col-resolved"
+    nothing = page(client.get("/board?q=nothing-like-this")).find(cls="search-summary")
+    assert nothing.text == "No return, open or closed, matches “nothing-like-this”."
+    # a change to it reaches a board searching for it
+    with runtime.unit_of_work() as s:
+        svc.add_comment(s, workflow, SYSTEM, old.rma, "Customer called about the refund", now=now)
+    feed = client.get(f"/board/changes?after={cursor}&q=muller").get_json()
+    assert [(c["id"], c["visible"]) for c in feed["cards"]] == [(f"card-{old.rma}", True)]
+    assert "Every match, newest first" in feed["headers"]["resolved"]
+    feed = client.get(f"/board/changes?after={cursor}").get_json()
+    assert [(c["id"], c["visible"]) for c in feed["cards"]] == [(f"card-{old.rma}", False)]
+
+
+def test_search_by_tracking_number_and_product_through_the_page(client, session, workflow, now):
+    r = make_return(
+        session,
+        workflow,
+        stage="in_transit",
+        now=now,
+        carrier="DHL",
+        tracking_number="JJD014600006161931",
+        items=[_item("PARKA-XL")],
+    )
+    make_return(session, workflow, now=now)
+    session.commit()
+    login_as(client, session)
+    for q in ("JJD014600006161931", "product+parka"):
+        assert _all_cards(page(client.get(f"/board?q={q}"))) == {r.rma}, q
+    search = page(client.get("/board")).by_id("q")
+    assert "tracking" in search.attrs["placeholder"]
+    assert "product" in search.attrs["placeholder"]
+
+
+def test_a_search_too_short_to_look_up_says_so_and_filters_nothing(client, session, workflow, now):
+    rmas = {make_return(session, workflow, now=now, customer_name=name).rma for name in ("Jo Li", "Bo Ek")}
+    session.commit()
+    login_as(client, session)
+    tree = page(client.get("/board?q=li"))
+    assert tree.find(cls="search-problem").text == "Type at least 3 letters or digits to search: “li” is too short."
+    assert _all_cards(tree) == rmas
+    assert tree.by_id("q").attrs["value"] == "li"
+
+
 # --- fragment or page ---------------------------------------------------------------------------
 
 
@@ -406,8 +471,10 @@ def test_htmx_filter_changes_get_only_the_board_fragment(client, filter_board):
     assert "<body" not in html
     tree = parse(html)
     top = [n for n in tree.children if not isinstance(n, str)]
-    assert len(top) == 1
-    assert top[0].attrs["id"] == "board"
+    # the board, and the skip links to its columns out of band (the team filter leaves fewer columns)
+    assert [n.attrs["id"] for n in top] == ["board", "skip-links"]
+    assert top[1].attrs["hx-swap-oob"] == "true"
+    assert [a.attrs["href"] for a in top[1].find_all("a")] == ["#q", "#group-approved"]
     assert not tree.has_id("filters")
     assert _all_cards(tree) == {filter_board["R2"]}
     assert top[0].attrs["data-query"] == "team=logistics"
@@ -437,6 +504,10 @@ def test_other_requests_get_the_whole_page(client, filter_board, headers):
 # --- show more ----------------------------------------------------------------------------------
 
 
+def _window(since, until) -> str:
+    return urlencode({"new_since": since.isoformat(), "new_until": until.isoformat()}, safe=":")
+
+
 def _fill(session, workflow, now, n: int, **overrides) -> list[str]:
     rmas = [make_return(session, workflow, now=now - timedelta(minutes=n - i), **overrides).rma for i in range(n)]
     session.commit()
@@ -451,7 +522,8 @@ def test_a_long_column_shows_50_cards_and_show_more_brings_the_rest(client, sess
     assert card_ids(tree, "new") == rmas[:50]
     more = tree.by_id("cards-new").find("li", cls="more").find("button")
     assert more.text == "Show 5 more of 5"
-    assert more.attrs["hx-get"] == "/board/columns/new?offset=50"
+    # the page's window of new arrivals (empty on a first visit) comes along, so paging keeps the page's order
+    assert more.attrs["hx-get"] == f"/board/columns/new?offset=50&{_window(now, now)}"
     assert more.attrs["hx-target"] == "closest li"
 
     rest = page(client.get(more.attrs["hx-get"], headers=hx()))
@@ -483,7 +555,7 @@ def test_show_more_keeps_the_filters(client, session, workflow, now):
     assert column_count(tree, "new") == 53
     button = tree.by_id("cards-new").find("li", cls="more").find("button")
     assert button.text == "Show 3 more of 3"
-    assert button.attrs["hx-get"] == "/board/columns/new?offset=50&q=karin"
+    assert button.attrs["hx-get"] == f"/board/columns/new?offset=50&q=karin&{_window(now, now)}"
     rest = page(client.get(button.attrs["hx-get"], headers=hx()))
     assert [n.attrs["data-rma"] for n in rest.find_all("li", cls="card")] == karin[50:]
     assert rest.find("li", cls="more") is None
@@ -499,6 +571,9 @@ def test_show_more_keeps_the_filters(client, session, workflow, now):
         ("/board/columns/new?offset=" + "9" * 30, 400),
         ("/board/changes?after=" + "9" * 30, 400),
         ("/board/changes?after=²", 400),
+        ("/board/columns/new?new_since=yesterday&new_until=2026-03-05T09:00:00%2B00:00", 400),
+        ("/board/changes?after=1&new_since=2026-03-05T09:00:00", 400),  # a time without its zone
+        ("/board?sort.new=sideways&sort.nowhere=age", 200),  # a made-up order orders nothing
         ("/board?assignee=²", 200),  # a made-up filter value filters nothing
         ("/board?assignee=" + "9" * 30, 200),
     ],
@@ -587,7 +662,14 @@ def test_the_feed_follows_the_filters_of_the_board(client, session, runtime, wor
         svc.move_return(s, workflow, SYSTEM, r.rma, "approved", now=now)
     feed = client.get(f"/board/changes?after={cursor}&team=customer_service").get_json()
     assert feed["cards"] == [
-        {"id": f"card-{r.rma}", "stage": "approved", "visible": False, "entered": now.timestamp(), "html": ""}
+        {
+            "id": f"card-{r.rma}",
+            "stage": "approved",
+            "visible": False,
+            "new": False,
+            "entered": now.timestamp(),
+            "html": "",
+        }
     ]
     assert set(feed["headers"]) == {"new", "inspected"}
     assert int(parse(feed["headers"]["new"]).find(cls="count").text) == 0
@@ -656,15 +738,16 @@ def test_a_board_move_keeps_the_filters_for_the_headers(client, session, workflo
         (
             "no permission",
             403,
-            "cannot move {rma}: “New request” belongs to Customer service; only its members, leads and admins can.",
+            "You can't move {rma} because “New request” belongs to Customer service: only its members, leads and "
+            "admins can.",
         ),
         (
             "stale version",
             409,
-            "{rma} was changed by Bob Smith (claimed, 05 Mar 09:00 UTC) after you loaded it; "
-            "reload to see the change and try again.",
+            "{rma} was changed by Bob Smith (claimed, Thu 5 Mar 10:00 CET) after you opened it; nothing was "
+            "changed. The card now shows the change; check it and try again.",
         ),
-        ("needs a note", 422, "moving to “Rejected” needs a reason for the customer"),
+        ("needs a note", 422, "Choose the reason the customer reads: moving to “Rejected” needs one."),
     ],
 )
 def test_an_illegal_move_from_the_board_sends_the_card_back_with_the_reason(
@@ -693,3 +776,162 @@ def test_an_illegal_move_from_the_board_sends_the_card_back_with_the_reason(
     assert message.format(rma=r.rma) in toast.text
     assert len(tree.find_all("header", cls="column-head")) == len(ALL_STAGES)
     assert state(session, r.rma) == before
+
+
+# --- new arrivals, priority and each column's order ---------------------------------------------------------
+
+
+def _card_classes(tree, rma: str) -> set[str]:
+    return tree.by_id(f"card-{rma}").classes
+
+
+def test_a_return_handed_to_a_team_shows_at_the_top_marked_new_until_the_next_look(
+    client, session, workflow, runtime, now
+):
+    older = make_returns(session, workflow, 60, stage="approved", now=now - timedelta(days=1))
+    handed = make_return(session, workflow, now=now - timedelta(hours=2), customer_name="Handed Over")
+    sender = make_user(session, team="customer_service")
+    session.commit()
+    receiver, _ = login_as(client, session, team="logistics")
+    client.get("/board")  # the receiving team looks at the board now ...
+
+    later = now + timedelta(minutes=30)  # ... and customer service hands a return over a moment later
+    with runtime.unit_of_work() as s:
+        svc.move_return(
+            s, workflow, Actor.person(s.get(type(sender), sender.id), Channel.WEB), handed.rma, "approved", now=later
+        )
+    runtime.clock = lambda: later + timedelta(minutes=5)
+    tree = page(client.get("/board"))
+    assert column_count(tree, "approved") == 61
+    # in the first page (it is the newest of 61 in the default order), on top, marked "New" in words
+    assert card_ids(tree, "approved")[0] == handed.rma
+    assert len(card_ids(tree, "approved")) == 50
+    card = tree.by_id(f"card-{handed.rma}")
+    assert "is-new" in card.classes
+    assert card.attrs["data-arrived"] == "1"
+    assert card.find("span", cls="new-badge").text == "New"
+    assert all("is-new" not in _card_classes(tree, rma) for rma in older[:49])
+
+    # a filter or order change swaps the board in the page's window: still new there, and not "seen" by it
+    window = json.loads(tree.by_id("filters").attrs["hx-vals"])
+    assert window == {"new_since": now.isoformat(), "new_until": (later + timedelta(minutes=5)).isoformat()}
+    swapped = page(client.get("/board?" + urlencode({"team": "logistics", **window}), headers=hx(target="board")))
+    assert card_ids(swapped, "approved")[0] == handed.rma
+    assert "is-new" in _card_classes(swapped, handed.rma)
+
+    # "show more" brings the other eleven: none twice, none left out
+    more = tree.by_id("cards-approved").find("li", cls="more").find("button")
+    rest = page(client.get(more.attrs["hx-get"], headers=hx()))
+    shown = card_ids(tree, "approved") + [n.attrs["data-rma"] for n in rest.find_all("li", cls="card")]
+    assert sorted(shown) == sorted([*older, handed.rma])
+    assert len(shown) == 61
+
+    # the next look: seen, so it is in its place in the order (the newest normal one: beyond the first page)
+    runtime.clock = lambda: later + timedelta(minutes=10)
+    again = page(client.get("/board"))
+    assert handed.rma not in card_ids(again, "approved")
+    assert receiver.id  # (the receiver's own look was what made it seen)
+
+
+def test_a_return_someone_moved_themselves_is_not_new_to_them(client, session, workflow, runtime, now):
+    r = make_return(session, workflow, now=now - timedelta(hours=2))
+    session.commit()
+    mover, token = login_as(client, session, team="customer_service")
+    client.get("/board")
+    runtime.clock = lambda: now + timedelta(minutes=1)
+    resp = client.post(
+        f"/returns/{r.rma}/move", data={"to_stage": "approved", "version": "1", "view": "card"}, headers=hx(token)
+    )
+    assert resp.status_code == 200
+    runtime.clock = lambda: now + timedelta(minutes=2)
+    tree = page(client.get("/board"))
+    assert card_ids(tree, "approved") == [r.rma]
+    assert "is-new" not in _card_classes(tree, r.rma)
+    # to a colleague who last looked before the move, it is new
+    colleague = make_user(session, team="logistics")
+    colleague.board_seen_at = now
+    session.commit()
+    other = client.application.test_client()
+    other.post("/login", data={"email": colleague.email, "password": PASSWORD, "csrf_token": csrf_token(other)})
+    assert "is-new" in _card_classes(page(other.get("/board")), r.rma)
+    assert mover.id
+
+
+def test_an_urgent_return_is_not_hidden_behind_sixty_older_ones(client, session, workflow, now):
+    make_returns(session, workflow, 60, stage="received", now=now - timedelta(days=2))
+    urgent = make_return(session, workflow, stage="received", now=now - timedelta(minutes=5), priority="urgent")
+    high = make_return(session, workflow, stage="received", now=now - timedelta(minutes=1), priority="high")
+    session.commit()
+    login_as(client, session, team="warehouse")
+    tree = page(client.get("/board"))
+    assert card_ids(tree, "received")[:2] == [urgent.rma, high.rma]
+    assert tree.by_id(f"card-{urgent.rma}").attrs["data-priority"] == "3"
+
+
+def test_the_live_feed_marks_a_return_new_to_the_watcher_and_not_to_its_mover(client, session, workflow, runtime, now):
+    r = make_return(session, workflow, stage="approved", now=now - timedelta(hours=1))
+    mover = make_user(session, team="logistics")
+    session.commit()
+    login_as(client, session, team="warehouse")
+    board = page(client.get("/board")).by_id("board")
+    cursor, since = board.attrs["data-cursor"], board.attrs["data-new-since"]
+    assert since == now.isoformat()  # a first visit: what arrives from now on is new
+    mover_client = client.application.test_client()
+    login(mover_client, mover.email)
+    mover_board = page(mover_client.get("/board")).by_id("board")
+
+    def feed(who, board_attrs):
+        query = urlencode({"after": board_attrs.attrs["data-cursor"], "new_since": board_attrs.attrs["data-new-since"]})
+        return who.get(f"/board/changes?{query}").get_json()["cards"]
+
+    def move(to_stage, at):
+        with runtime.unit_of_work() as s:
+            actor = Actor.person(s.get(type(mover), mover.id), Channel.WEB)
+            svc.move_return(s, workflow, actor, r.rma, to_stage, now=at)
+
+    move("in_transit", now)  # at the moment the board loaded: not after it, so not new
+    assert [c["new"] for c in feed(client, board)] == [False]
+
+    move("received", now + timedelta(minutes=3))
+    (card,) = feed(client, board)
+    assert card["new"] is True
+    html = parse(card["html"])
+    assert "is-new" in html.find("li", cls="card").classes
+    assert html.find("span", cls="new-badge").text == "New"
+    # the mover's own board does not call it new
+    assert [c["new"] for c in feed(mover_client, mover_board)] == [False]
+    assert cursor
+
+
+def test_each_open_column_offers_its_order_and_keeps_it_in_the_url(client, session, workflow, now):
+    old = make_return(session, workflow, stage="approved", now=now - timedelta(days=1))
+    urgent = make_return(session, workflow, stage="approved", now=now - timedelta(hours=1), priority="urgent")
+    _fill(session, workflow, now, 51)
+    login_as(client, session)
+    tree = page(client.get("/board"))
+    select = tree.by_id("sort-approved")
+    assert select.attrs["name"] == "sort.approved"
+    assert select.attrs["form"] == "filters"
+    assert tree.by_id("col-approved").find("label").text == "Sort “Approved — label / pickup”"
+    assert [(o.attrs["value"], o.text) for o in select.find_all("option")] == [
+        ("priority", "Priority"),
+        ("age", "Oldest first"),
+        ("due", "Due soonest"),
+        ("newest", "Newest first"),
+    ]
+    assert "selected" in select.find("option", value="priority").attrs
+    assert not tree.has_id("sort-resolved")  # closed columns: newest closed first, always
+    assert card_ids(tree, "approved") == [urgent.rma, old.rma]
+
+    resp = client.get("/board?sort.approved=age&sort.new=newest", headers=hx(target="board"))
+    assert resp.headers["HX-Push-Url"] == "/board?sort.new=newest&sort.approved=age"  # in the board's order
+    sorted_tree = page(resp)
+    assert card_ids(sorted_tree, "approved") == [old.rma, urgent.rma]
+    assert sorted_tree.by_id("cards-approved").attrs["data-sort"] == "age"
+    assert "selected" in sorted_tree.by_id("sort-approved").find("option", value="age").attrs
+    assert sorted_tree.find("p", cls="filter-summary") is None  # an order is no filter
+    # "show more" keeps the column's order: newest first, so the oldest of "new" comes last
+    more = sorted_tree.by_id("cards-new").find("li", cls="more").find("button")
+    assert "sort.new=newest" in more.attrs["hx-get"]
+    rest = page(client.get(more.attrs["hx-get"], headers=hx()))
+    assert len(rest.find_all("li", cls="card")) == 1

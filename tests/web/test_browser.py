@@ -28,7 +28,7 @@ from hub.returns.models import Channel, Event
 from hub.returns.permissions import Actor
 from hub.returns.queries import load_for_detail
 from hub.workflow import Workflow
-from tests.factories import NOW, make_return, make_user
+from tests.factories import NOW, make_return, make_returns, make_user
 from tests.web.browser_support import (
     ARTIFACTS,
     CHROMIUM,
@@ -260,7 +260,7 @@ def test_a_card_that_stopped_being_the_users_since_the_board_loaded_snaps_back_w
     drag(page, page.locator(f"#card-{rma}"), page.locator("#cards-inspected"))
 
     toast = page.locator("#toasts .toast-error")
-    expect(toast).to_contain_text(f"cannot move {rma}: “Received — to inspect” belongs to Warehouse")
+    expect(toast).to_contain_text(f"You can't move {rma} because “Received — to inspect” belongs to Warehouse")
     expect(page.locator(f"#cards-received > #card-{rma}")).to_have_attribute("data-stage", "received")
     expect(page.locator(f"#cards-inspected > #card-{rma}")).to_have_count(0)
     expect(page.locator(f"#card-{rma}")).to_have_count(1)
@@ -324,12 +324,16 @@ def test_a_drop_on_a_stage_that_needs_more_opens_the_move_form_on_that_stage(
     expect(detail.locator("select#to_stage option:checked")).to_have_text(name)
     form = detail.locator("form.move-form")
     resolution, note = form.locator("select#resolution"), form.locator("textarea#move-note")
+    reason = form.locator("select#rejection-reason")
     if target == "resolved":
-        needed, unneeded = resolution, note
+        needed, unneeded = resolution, reason
         expect(form.get_by_label("Note (optional)")).to_be_visible()
+        expect(reason).to_be_hidden()
     else:
-        needed, unneeded = note, resolution
-        expect(form.get_by_label("Reason for the customer")).to_be_visible()
+        needed, unneeded = reason, resolution
+        expect(form.get_by_label("Reason the customer reads")).to_be_visible()
+        expect(form.get_by_label("Extra note for the customer (optional)")).to_be_visible()
+        expect(note).not_to_have_attribute("required", re.compile(".*"))
         if source == "inspected":
             expect(resolution).to_be_hidden()  # it could be resolved, but it is being rejected
         else:
@@ -340,6 +344,21 @@ def test_a_drop_on_a_stage_that_needs_more_opens_the_move_form_on_that_stage(
     if unneeded.count():
         expect(unneeded).not_to_have_attribute("required", re.compile(".*"))
     assert axe_violations(page) == []
+    if target == "rejected":
+        preview = form.locator("#reason-preview")
+        expect(preview).to_contain_text("The customer gets an e-mail in Dutch")  # the board's customers read Dutch
+        reason.select_option("final_sale")
+        expect(preview.locator("q")).to_have_text(
+            "De artikelen zijn gekocht als eindverkoop; volgens ons retourbeleid kunnen die niet worden geretourneerd."
+        )
+        expect(preview.locator("q")).to_have_attribute("lang", "nl")
+        expect(note).not_to_have_attribute("required", re.compile(".*"))
+        reason.select_option("other")  # says too little on its own: the note becomes required
+        expect(note).to_have_attribute("required", "")
+        expect(preview.locator("q")).to_have_text("Onze klantenservice legt hieronder uit waarom.")
+        reason.select_option("")
+        expect(preview.locator("q")).to_be_hidden()
+        expect(note).not_to_have_attribute("required", re.compile(".*"))
     assert stage_and_version(session, rma) == before
 
     if source == "inspected":  # choosing the other stage swaps the fields, and back again
@@ -360,6 +379,7 @@ def test_a_drop_on_a_stage_that_needs_more_opens_the_move_form_on_that_stage(
     if target == "resolved":
         resolution.select_option("exchange")
     else:
+        reason.select_option("outside_window")
         note.fill("Outside the 30-day return window.")
     form.get_by_role("button", name="Move").click()
     detail = page.locator("aside#panel article#detail")
@@ -393,8 +413,7 @@ def test_the_keyboard_move_menu_moves_a_card(open_board, board: Board, session: 
     expect(card.locator("details.move-menu")).not_to_have_attribute("open", "")
     expect(summary).to_be_focused()
 
-    page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # a menu button: it opens on its first item
     choice = card.locator("button[data-move-to=approved]")
     expect(choice).to_be_focused()
     expect(choice).to_have_text("Approved — label / pickup")
@@ -420,7 +439,6 @@ def test_a_member_moving_a_card_out_of_their_team_by_keyboard_keeps_the_focus_on
     rma = board.rmas["received"][4]
     page.locator(f"#card-{rma} .move-menu summary").focus()
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
     expect(page.locator(f"#card-{rma} button[data-move-to=inspected]")).to_be_focused()
     page.keyboard.press("Enter")
 
@@ -728,4 +746,220 @@ def test_the_login_page_and_the_new_return_form_pass_axe(
     me.page.goto(f"{base_url}/returns/new")
     expect(me.page.locator("form")).not_to_have_count(0)
     assert axe_violations(me.page) == [], "the new-return form"
+    me.console.assert_clean()
+
+
+# --- new arrivals, each column's order, the Move menu's keys and the skip links ------------------------------
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_return_handed_over_live_lands_on_top_of_a_full_column_marked_new(
+    open_board, board: Board, session: Session, workflow: Workflow, runtime: Runtime, viewport: tuple[int, int]
+):
+    older = make_returns(session, workflow, 60, stage="approved", now=NOW - timedelta(days=2), prefix="RMA-9")
+    session.commit()
+    watcher = open_board(board.staff.logistics, viewport)
+    page = watcher.page
+    total = PER_STAGE + len(older)
+    expect(page.locator("#cards-approved > li.card")).to_have_count(50)
+    expect(page.locator("#cards-approved li.more")).to_be_visible()
+    expect(page.locator("#cards-approved li.card.is-new")).to_have_count(0)  # a first visit: nothing is new yet
+
+    # a minute later customer service hands a normal return over, from their own browser, by keyboard: in the
+    # column's order (the newest normal one) it belongs beyond the 50 cards loaded
+    runtime.clock = lambda: NOW + timedelta(minutes=1)
+    rma = board.rmas["new"][2]
+    mover = open_board(board.staff.customer_service)
+    mover.page.locator(f"#card-{rma} .move-menu summary").focus()
+    mover.page.keyboard.press("Enter")
+    expect(mover.page.locator(f"#card-{rma} button[data-move-to=approved]")).to_be_focused()
+    mover.page.keyboard.press("Enter")
+    expect(mover.page.locator(f"#cards-approved > #card-{rma}")).to_have_attribute("data-stage", "approved")
+    expect(mover.page.locator(f"#card-{rma}")).not_to_have_class(re.compile(r"\bis-new\b"))  # not new to its mover
+
+    first = page.locator("#cards-approved > li.card").first
+    expect(first).to_have_id(f"card-{rma}", timeout=LIVE_TIMEOUT_MS)
+    expect(first).to_have_class(re.compile(r"\bis-new\b"))
+    expect(first.locator(".new-badge")).to_have_text("New")
+    expect(column_count(page, "approved")).to_have_text(str(total + 1))
+    page.locator("#col-approved").scroll_into_view_if_needed()
+    assert axe_violations(page) == []
+    name = "desktop" if viewport[0] > 1000 else "phone"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"board-new-arrival-{name}.png"))
+
+    # "show more" brings the rest, without the new card a second time
+    page.locator("#cards-approved li.more button").click()
+    expect(page.locator("#cards-approved > li.card")).to_have_count(total + 1)
+    expect(page.locator(f"#card-{rma}")).to_have_count(1)
+    expect(page.locator("#cards-approved > li.card").first).to_have_id(f"card-{rma}")
+
+    # seen once the user reaches it: the mark goes, the card stays where it is
+    page.locator(f"#card-{rma} a.rma").focus()
+    expect(first).not_to_have_class(re.compile(r"\bis-new\b"))
+    expect(first.locator(".new-badge")).to_have_count(0)
+    expect(page.locator("#cards-approved > li.card").first).to_have_id(f"card-{rma}")
+    watcher.console.assert_clean()
+    mover.console.assert_clean()
+
+
+def test_the_move_menu_follows_the_menu_button_keys(open_board, board: Board, session: Session):
+    me = open_board(board.staff.lead)
+    page = me.page
+    rma = board.rmas["new"][1]
+    card = page.locator(f"#cards-new > #card-{rma}")
+    summary = card.locator(".move-menu summary")
+    menu = card.locator("details.move-menu")
+    approved, rejected = card.locator("[data-move-to=approved]"), card.locator("[data-move-to=rejected]")
+    expect(card.locator("[role=menuitem]")).to_have_count(2)
+    expect(summary).to_have_attribute("aria-haspopup", "menu")
+
+    summary.focus()
+    page.keyboard.press("ArrowDown")  # opens on the first item
+    expect(menu).to_have_attribute("open", "")
+    expect(approved).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(rejected).to_be_focused()
+    page.keyboard.press("ArrowDown")  # round to the first again
+    expect(approved).to_be_focused()
+    page.keyboard.press("ArrowUp")  # and back round to the last
+    expect(rejected).to_be_focused()
+    page.keyboard.press("Home")
+    expect(approved).to_be_focused()
+    page.keyboard.press("End")
+    expect(rejected).to_be_focused()
+    page.keyboard.press("a")  # a letter: the next stage whose name starts with it
+    expect(approved).to_be_focused()
+    page.keyboard.press("Escape")  # closes, back on the button
+    expect(menu).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()
+
+    page.keyboard.press("ArrowUp")  # opens on the last item
+    expect(rejected).to_be_focused()
+    page.keyboard.press("Tab")  # closes, and the focus goes on past the menu
+    expect(menu).not_to_have_attribute("open", "")
+    assert page.evaluate(f"() => !document.getElementById('card-{rma}').contains(document.activeElement)")
+
+    summary.focus()
+    page.keyboard.press(" ")  # Space opens it on the first item too (and does not shut it again)
+    expect(approved).to_be_focused()
+    expect(menu).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    # the items are not Tab stops of their own: a closed menu is one stop
+    assert card.locator("[role=menuitem]").evaluate_all("items => items.map(i => i.tabIndex)") == [-1, -1]
+    assert stage_and_version(session, rma)[0] == "new"
+    assert axe_violations(page) == []
+    me.console.assert_clean()
+
+
+def test_skip_links_lead_to_the_users_own_team_first_and_to_the_filters(open_board, board: Board, base_url: str):
+    me = open_board(board.staff.warehouse)
+    page = me.page
+    page.keyboard.press("Tab")
+    first = page.locator("#skip-links a").first
+    expect(first).to_be_focused()
+    expect(first).to_have_text("Skip to Warehouse: Received — to inspect")
+    box = first.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0  # shown once focused (out of sight before)
+    assert box["y"] >= 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "board-skip-link.png"), clip={"x": 0, "y": 0, "width": 900, "height": 300})
+    expect(page.locator("#skip-links a")).to_have_text(
+        [
+            "Skip to Warehouse: Received — to inspect",
+            "Skip to search and filters",
+            "Skip to Customer service: New request",
+            "Skip to Logistics: Approved — label / pickup, In transit",
+            "Skip to Customer service: Inspected — to resolve",
+            "Skip to Closed: Resolved, Rejected",
+        ]
+    )
+
+    page.keyboard.press("Enter")
+    expect(page.locator("#group-received")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is inside the user's own column: its order
+    expect(page.locator("#sort-received")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#card-{board.rmas['received'][0]} a.rma, #cards-received a.rma").first).to_be_focused()
+
+    # and the filters are two Tabs away from the top of the page
+    page.goto(f"{base_url}/board")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.locator("#skip-links a").nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#q")).to_be_focused()
+    me.console.assert_clean()
+
+
+def test_a_column_is_sorted_from_its_header_and_the_order_is_in_the_address(open_board, board: Board, base_url: str):
+    me = open_board(board.staff.logistics)
+    page = me.page
+    oldest_first = list(board.rmas["approved"])  # seeded oldest first, all of normal priority
+    cards = page.locator("#cards-approved > li.card")
+    page.locator("#sort-approved").focus()
+    page.locator("#sort-approved").select_option("newest")
+    expect(page).to_have_url(f"{base_url}/board?sort.approved=newest")
+    expect(page.locator("#cards-approved")).to_have_attribute("data-sort", "newest")
+    expect(cards.first).to_have_id(f"card-{oldest_first[-1]}")
+    expect(page.locator("#sort-approved")).to_be_focused()  # the swap keeps the keyboard where it was
+    page.locator("#sort-approved").select_option("age")
+    expect(page).to_have_url(f"{base_url}/board?sort.approved=age")
+    expect(cards.first).to_have_id(f"card-{oldest_first[0]}")
+    # a filter keeps the order, and a reload (or the link, shared) shows it again
+    page.locator("#f-team").select_option("logistics")
+    expect(page).to_have_url(re.compile(r"team=logistics"))
+    assert "sort.approved=age" in page.url
+    page.reload()
+    expect(page.locator("#sort-approved")).to_have_value("age")
+    expect(cards.first).to_have_id(f"card-{oldest_first[0]}")
+    assert axe_violations(page) == []
+    me.console.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["1440", "390"])
+def test_search_finds_a_return_closed_long_ago_typed_without_its_accent(
+    open_board, board: Board, session: Session, workflow: Workflow, viewport
+):
+    old = make_return(
+        session,
+        workflow,
+        stage="resolved",
+        now=NOW - timedelta(days=60),
+        customer_name="Jürgen Müller",
+        tracking_number="JJD014600006161931",
+        carrier="DHL",
+    )
+    session.commit()
+    me = open_board(board.staff.customer_service, viewport=viewport)
+    page = me.page
+    expect(page.locator(f"#card-{old.rma}")).to_have_count(0)  # closed too long ago for the board itself
+    page.locator("#q").press_sequentially("muller", delay=20)
+    expect(page).to_have_url(re.compile(r"/board\?(.*&)?q=muller(&|$)"))
+    expect(page.locator("li.card")).to_have_count(1)
+    expect(page.locator(f"#cards-resolved > #card-{old.rma}")).to_contain_text("Jürgen Müller")
+    expect(page.locator("#head-resolved .column-sla")).to_have_text("Every match, newest first")
+    # the match may be in a column out of sight: the summary says where, and takes the user there
+    expect(page.locator(".search-summary")).to_have_text("1 found, open or closed, for “muller”: Resolved (1)")
+    page.locator(".search-summary a").click()
+    expect(page.locator(f"#card-{old.rma}")).to_be_in_viewport()
+    assert axe_violations(page) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"board-search-closed-{viewport[0]}.png"))
+
+    page.locator("#q").fill("JJD014600006161931")  # a parcel's barcode, scanned
+    expect(page.locator("li.card")).to_have_count(1)
+    expect(page.locator(f"#card-{old.rma}")).to_be_visible()
+
+    page.locator("#q").fill("mu")
+    expect(page.locator(".search-problem")).to_have_text(
+        "Type at least 3 letters or digits to search: “mu” is too short."
+    )
+    expect(page.locator(f"#card-{old.rma}")).to_have_count(0)
+    assert axe_violations(page) == []
+    page.screenshot(path=str(ARTIFACTS / f"board-search-too-short-{viewport[0]}.png"))
+    page.locator("#q").fill("")
+    expect(page.locator(".search-problem")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / f"board-search-empty-{viewport[0]}.png"))
     me.console.assert_clean()
