@@ -50,8 +50,11 @@ def make_user(
         "role": role,
         "team_keys": [team] if team else [],
     }
+    time_zone = overrides.pop("time_zone", None)  # a setting of the user's own, not of adding them
     fields.update(overrides)
-    return add_user(session, **fields)
+    user = add_user(session, **fields)
+    user.time_zone = time_zone
+    return user
 
 
 def make_draft(**overrides: Any) -> ReturnDraft:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.accounts.models import LoginAttempt, Role, Team, User
 from hub.core.errors import NotFound, ValidationFailed
+from hub.core.timefmt import zone_named
 from hub.workflow import Workflow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -113,6 +116,43 @@ def set_slack_user_id(session: Session, email: str, slack_user_id: str | None) -
     user.slack_user_id = slack_user_id
     session.flush()
     return user
+
+
+def team_zone(user: User, workflow: Workflow) -> ZoneInfo:
+    """The zone of the user's first team (by key) in the workflow; the shop's zone for someone in no team."""
+    for key in sorted(user.team_keys):
+        if key in workflow.teams:
+            return workflow.teams[key].timezone
+    return workflow.shop_zone
+
+
+def zone_of(user: User, workflow: Workflow) -> ZoneInfo:
+    """The zone this user reads times in: their own setting, else their team's."""
+    if user.time_zone:
+        try:
+            return zone_named(user.time_zone)
+        except ValueError:  # a zone this machine's time zone database no longer has
+            pass
+    return team_zone(user, workflow)
+
+
+def set_time_zone(session: Session, email: str, time_zone: str | None) -> User:
+    """Set the zone a user reads times in (an IANA name like Europe/Amsterdam), or None for their team's."""
+    user = get_user_by_email(session, email)
+    name = (time_zone or "").strip() or None
+    if name is not None:
+        try:
+            zone_named(name)
+        except ValueError as exc:
+            raise ValidationFailed({"time_zone": str(exc)}) from None
+    user.time_zone = name
+    session.flush()
+    return user
+
+
+def mark_board_seen(session: Session, user_id: int, now: datetime) -> None:
+    """Note that this person has just loaded the board: what reaches a column later is new to them."""
+    session.execute(update(User).where(User.id == user_id).values(board_seen_at=now))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

@@ -67,6 +67,12 @@ def _recipients(session: Session) -> dict[str, list[tuple[str, str | None]]]:
     return leads
 
 
+def _personal_zones(session: Session) -> dict[str, str]:
+    """The zone each person who chose one reads times in, by e-mail address (an alert to them shows it)."""
+    rows = session.execute(select(User.email, User.time_zone).where(User.time_zone.is_not(None)))
+    return {email: zone for email, zone in rows}
+
+
 def alert_routes(
     workflow: Workflow, team: Team | None, kind: str, leads: list[tuple[str, str | None]]
 ) -> list[tuple[str, str]]:
@@ -147,6 +153,7 @@ def _scan(
     report.checked += len(rows)
     items = _items(session, [r.id for r in rows]) if tell else {}
     leads = _recipients(session) if tell else {}
+    zones = _personal_zones(session) if tell else {}
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     outbox: list[dict[str, Any]] = []
@@ -161,7 +168,7 @@ def _scan(
         if owed.snooze_ended:
             events.append(_event(row.id, "snooze_ended", now, row.stage, until=row.snoozed_until.isoformat()))
         if owed.kinds:
-            _raise(workflow, row, stage, owed, items[row.id], leads, now, report, events, outbox)
+            _raise(workflow, row, stage, owed, items[row.id], leads, zones, now, report, events, outbox)
     _write_clocks(session, updates)
     _insert_many(session, Event.__table__, events)
     _insert_many(session, Notification.__table__, outbox)
@@ -231,6 +238,7 @@ def _raise(
     owed: _Owed,
     items: list[Any],
     leads: dict[str, list[tuple[str, str | None]]],
+    zones: dict[str, str],
     now: datetime,
     report: ScanReport,
     events: list[dict[str, Any]],
@@ -266,7 +274,8 @@ def _raise(
                     "kind": "alert",
                     "recipient": recipient,
                     "return_id": row.id,
-                    "payload": payload,
+                    # an e-mail to a person shows the times in their own zone; to a team, in the team's
+                    "payload": {**payload, "zone": zones[recipient]} if recipient in zones else payload,
                     "message_key": new_message_key(),
                     "created_at": now,
                     "next_attempt_at": now,

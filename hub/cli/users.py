@@ -1,4 +1,4 @@
-"""`returns-hub user ...`: add users, list them, set passwords, link them to Slack."""
+"""`returns-hub user ...`: add users, list them, set passwords and time zones, link them to Slack."""
 
 from __future__ import annotations
 
@@ -76,6 +76,27 @@ def user_set_slack(ctx: Context, email: str, slack_user_id: str | None, clear: b
             click.echo(f"{u.email} is {link}")
     except ValidationFailed as exc:
         fail("\n".join(exc.field_errors.values()))
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@user.command("set-zone")
+@click.argument("email")
+@click.argument("time_zone", required=False)
+@click.option("--team-default", is_flag=True, help="Show times in the user's team's zone again.")
+@pass_ctx
+def user_set_zone(ctx: Context, email: str, time_zone: str | None, team_default: bool) -> None:
+    """Set the time zone a user reads times in (an IANA name like America/New_York), or --team-default."""
+    if team_default == bool(time_zone):
+        fail("give a time zone (e.g. Europe/Amsterdam), or --team-default for the team's zone")
+    rt = ctx.ready_runtime()
+    try:
+        with rt.unit_of_work() as session:
+            u = accounts.set_time_zone(session, email, None if team_default else time_zone)
+            zone = u.time_zone or f"{accounts.team_zone(u, rt.workflow).key} (the team's)"
+            click.echo(f"{u.email} reads times in {zone}")
+    except ValidationFailed as exc:
+        fail("\n".join(f"time zone: {v}" for v in exc.field_errors.values()))
     except DomainError as exc:
         fail(exc.message)
 

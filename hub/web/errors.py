@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from hub.core.errors import DomainError
+from hub.core.errors import DomainError, VersionConflict
+from hub.returns.timeline import worded_conflict
 from hub.web.csrf import CSRFError
+from hub.web.template_helpers import display_zone
 
 
 def init_app(app: Flask) -> None:
@@ -14,6 +16,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> tuple[str, int]:
+        if isinstance(exc, VersionConflict):  # nothing shows the change here: the reader is asked to reload
+            return _render(exc.status, worded_conflict(exc, display_zone(), shown_in=None))
         return _render(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, render_template, url_for
+from flask import Blueprint, Flask, Response, g, render_template, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from hub.accounts.models import initials_of
+from hub.accounts.models import User, initials_of
+from hub.accounts.services import zone_of
+from hub.core.timefmt import short_date, short_time, zone_name
 from hub.returns.mentions import MENTION_RE
 from hub.returns.models import Event
 from hub.returns.queries import sla_state
@@ -35,6 +37,7 @@ def init_app(app: Flask) -> None:
         mentions=render_mentions,
         initials=initials_of,
         isotime=format_iso,
+        day=format_day,
     )
 
     @app.context_processor
@@ -49,17 +52,17 @@ def init_app(app: Flask) -> None:
             "stage_name": lambda k: stage_label(wf, k),
             "reason_label": lambda code: wf.reasons.get(code, code.replace("_", " ") if code else ""),
             "team_of": lambda k: wf.team_of(k) if k in wf.stages else None,
+            "zone_label": lambda: zone_name(now().astimezone(display_zone())),
         }
 
 
 def display_zone() -> ZoneInfo:
-    """The zone times are shown in: the user's first team's, else the first team's."""
-    wf = workflow()
-    keys = sorted(current_user.team_keys) if getattr(current_user, "is_authenticated", False) else []
-    for key in keys:
-        if key in wf.teams:
-            return wf.teams[key].timezone
-    return next(iter(wf.teams.values())).timezone if wf.teams else ZoneInfo("UTC")
+    """The zone this user reads times in: their own setting, else their team's (see `zone_of`)."""
+    if "display_zone" not in g:  # once a request: a board formats hundreds of times
+        me = current_user._get_current_object()
+        g.display_zone = zone_of(me, workflow()) if isinstance(me, User) else workflow().shop_zone
+    zone: ZoneInfo = g.display_zone
+    return zone
 
 
 def format_iso(iso: str | None) -> str:
@@ -74,11 +77,16 @@ def describe(wf: Workflow, e: Event) -> EventText:
     )
 
 
-def format_local(dt: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
-    """A UTC time in the display zone."""
-    if dt is None:
+def format_local(dt: datetime | None, named: bool = False) -> str:
+    """A UTC time in the user's zone, the one short way ("Tue 1 Dec 14:05"; "… 14:05 CET" when `named`)."""
+    return short_time(dt, display_zone(), named=named) if dt is not None else ""
+
+
+def format_day(value: date | datetime | None) -> str:
+    """A date the one way ("1 Dec 2026"); a moment's date in the user's zone."""
+    if value is None:
         return ""
-    return dt.astimezone(display_zone()).strftime(fmt)
+    return short_date(value.astimezone(display_zone()).date() if isinstance(value, datetime) else value)
 
 
 def render_mentions(body: str) -> Markup:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from functools import lru_cache
@@ -14,6 +14,7 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
 from hub.core.config import Settings, customer_language, templates_dir, translations_dir
+from hub.core.timefmt import short_date, short_time, zone_name, zone_named
 from hub.notifications.models import Notification
 from hub.workflow import Workflow
 
@@ -51,21 +52,38 @@ class MailRenderer:
                 keep_trailing_newline=True,
             )
             env.install_gettext_translations(_translations(lang), newstyle=True)  # type: ignore[attr-defined]
-            env.filters["day"] = pass_context(lambda ctx, iso: self._day(iso, lang, ctx.get("zone", self.zone)))
+            env.filters["day"] = pass_context(
+                lambda ctx, iso: self._day(iso, lang, ctx.get("zone", self.zone), staff=ctx.get("staff", False))
+            )
             env.filters["when"] = pass_context(lambda ctx, iso: self._when(iso, lang, ctx.get("zone", self.zone)))
             self._envs[key] = env
         return self._envs[key]
 
-    def _day(self, iso: str | None, lang: str, zone: ZoneInfo) -> str:
+    def _day(self, iso: str | None, lang: str, zone: ZoneInfo, *, staff: bool) -> str:
         if not iso:
             return ""
-        return format_date(datetime.fromisoformat(iso).astimezone(zone).date(), "long", locale=lang)
+        # a date alone ("2026-03-05", a digest's day) is that day; a moment is its day in the zone
+        day = date.fromisoformat(iso) if len(iso) == 10 else datetime.fromisoformat(iso).astimezone(zone).date()
+        return short_date(day) if staff else format_date(day, "long", locale=lang)
 
     def _when(self, iso: str | None, lang: str, zone: ZoneInfo) -> str:
         if not iso:
             return "—"
+        if lang == STAFF_LOCALE:  # staff read times the one way the pages show them, the zone named
+            return short_time(datetime.fromisoformat(iso), zone, named=True)
         local = datetime.fromisoformat(iso).astimezone(zone)
-        return f"{format_datetime(local, 'EEE d MMM HH:mm', locale=lang)} {local.strftime('%Z')}"  # e.g. CET
+        return f"{format_datetime(local, 'EEE d MMM HH:mm', locale=lang)} {zone_name(local)}"
+
+    def zone_for(self, n: Notification) -> ZoneInfo:
+        """The zone a message's times are in: the shop's for customers; the recipient's own when they chose one
+        (the payload's `zone`), else the team's."""
+        if n.kind == "customer_update":
+            return self.zone
+        try:
+            return zone_named(str(n.payload["zone"]))
+        except (KeyError, ValueError):
+            team = self.workflow.teams.get(str(n.payload.get("team") or ""))
+            return team.timezone if team else self.zone
 
     def thread_id(self, rma: str) -> str:
         """The Message-ID every message about one return refers to, so they thread as one conversation."""
@@ -78,6 +96,9 @@ class MailRenderer:
         p.setdefault("note", None)
         p.setdefault("assignee", None)
         p.setdefault("last_comment", None)
+        # what a customer update written before these keys existed lacks: no reason; today's return address
+        p.setdefault("rejection_text", None)
+        p.setdefault("return_address", list(self.workflow.shop.return_address))
         return {
             **p,
             "board_url": f"{base}/board",
@@ -89,10 +110,8 @@ class MailRenderer:
     def render(self, n: Notification) -> EmailMessage:
         """The e-mail for one notification."""
         lang = customer_language(n.payload.get("locale")) if n.kind == "customer_update" else STAFF_LOCALE
-        team = self.workflow.teams.get(str(n.payload.get("team") or ""))
-        # times in the team's own zone for its mail; the shop's (first team's) zone for customers
-        zone = team.timezone if team and n.kind != "customer_update" else self.zone
-        ctx = {**self.context(n), "lang": lang, "zone": zone}
+        zone = self.zone_for(n)
+        ctx = {**self.context(n), "lang": lang, "zone": zone, "staff": n.kind != "customer_update"}
         text_template = self._env(lang, html=False).get_template(f"email/{n.kind}.txt")
         module = text_template.make_module(ctx)
         subject = " ".join(str(getattr(module, "subject", "")).split()) or "Returns Hub"

@@ -221,13 +221,13 @@ def test_the_broken_promise_is_raised_once_per_return_across_moves(session, work
 
 def test_a_closed_return_never_alerts(session, workflow, runtime, now):
     closed = make_return(session, workflow, now=now).rma
-    move_return(session, workflow, SYSTEM, closed, "rejected", note="outside the return window", now=now + HOUR)
+    move_return(session, workflow, SYSTEM, closed, "rejected", rejection_reason="outside_window", now=now + HOUR)
     created_closed = make_return(session, workflow, stage="resolved", now=now).rma
     half_way = make_return(session, workflow, now=now).rma
     session.commit()
     assert stored(runtime, closed).next_alert_at is None
     scan(runtime, NEW_WARN, times=2)  # half_way turns due soon
-    move(runtime, half_way, "rejected", NEW_WARN + HOUR, note="duplicate")
+    move(runtime, half_way, "rejected", NEW_WARN + HOUR, rejection_reason="other", note="duplicate")
     for at in (NEW_DUE, NEW_ESCALATE, PROMISE, PROMISE + timedelta(days=100)):
         scan(runtime, at, times=2)
     assert alerts(runtime) == [(half_way, "new", "due_soon")]
@@ -238,7 +238,7 @@ def test_a_reopened_return_is_a_new_stage_entry(session, workflow, runtime, now)
     rma = make_return(session, workflow, now=now).rma
     session.commit()
     scan(runtime, NEW_DUE)
-    move(runtime, rma, "rejected", NEW_DUE + HOUR, note="not ours")
+    move(runtime, rma, "rejected", NEW_DUE + HOUR, rejection_reason="other", note="not ours")
     reopened_at = utc(2026, 3, 10, 8)  # Tuesday 09:00 Amsterdam: opening time
     with runtime.unit_of_work() as s:
         reopen_return(s, workflow, SYSTEM, rma, now=reopened_at)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from hub.accounts.models import User
 from hub.cli import main
 from tests.factories import make_user
 
@@ -24,3 +26,35 @@ def test_user_set_slack_on_the_command_line(settings, db, session):
     unknown = runner.invoke(main, ["user", "set-slack", "nobody@shop.example", "U0X1"], env=env)
     assert unknown.exit_code == 1
     assert "no user with e-mail nobody@shop.example" in unknown.output
+
+
+def test_user_set_zone_on_the_command_line(settings, db, session):
+    make_user(session, email="cleo@shop.example", team="logistics")
+    session.commit()
+    env = {"HUB_DATABASE_URL": settings.database_url, "HUB_INSTANCE_DIR": str(settings.instance_dir)}
+    runner = CliRunner()
+
+    def zone() -> str | None:
+        session.expire_all()
+        value = session.scalar(select(User.time_zone).where(User.email == "cleo@shop.example"))
+        session.commit()
+        return value
+
+    ok = runner.invoke(main, ["user", "set-zone", "cleo@shop.example", "America/New_York"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert ok.output == "cleo@shop.example reads times in America/New_York\n"
+    assert zone() == "America/New_York"
+
+    bad = runner.invoke(main, ["user", "set-zone", "cleo@shop.example", "Mars/Olympus_Mons"], env=env)
+    assert bad.exit_code == 1
+    assert "time zone: expected a time zone name like Europe/Amsterdam, got 'Mars/Olympus_Mons'" in bad.output
+    assert zone() == "America/New_York"  # unchanged
+
+    neither = runner.invoke(main, ["user", "set-zone", "cleo@shop.example"], env=env)
+    assert neither.exit_code == 1
+    assert "--team-default" in neither.output
+
+    back = runner.invoke(main, ["user", "set-zone", "cleo@shop.example", "--team-default"], env=env)
+    assert back.exit_code == 0, back.output
+    assert back.output == "cleo@shop.example reads times in Europe/Amsterdam (the team's)\n"
+    assert zone() is None

@@ -107,12 +107,12 @@ def test_a_digest_of_a_quiet_day_says_so():
         "https://hub.example",
     )
     assert "Nothing overdue" in _all_text(body)
-    assert body[0]["text"]["text"] == "Warehouse — Thu 5 Mar 2026"
+    assert body[0]["text"]["text"] == "Warehouse — 5 Mar 2026"
 
 
 def test_dates_show_in_the_readers_time_zone_with_a_utc_fallback():
     assert blocks.when("2026-03-06T09:00:00+00:00") == (
-        "<!date^1772787600^{date_short_pretty} {time}|06 Mar 2026 09:00 UTC>"
+        "<!date^1772787600^{date_short_pretty} {time}|Fri 6 Mar 09:00 UTC>"
     )
     assert blocks.when(None) == "—"
     assert blocks.duration("2026-03-03T07:30:00+00:00", NOW) == "2d 1h"  # one duration wording

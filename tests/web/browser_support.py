@@ -224,6 +224,7 @@ def seed_board(session: Session, workflow: Workflow, now: datetime, *, per_stage
                     now=at,
                     resolution=RESOLUTIONS[n % len(RESOLUTIONS)] if stage.requires_resolution else None,
                     note="Outside the 30-day return window." if stage.requires_note else None,
+                    rejection_reason="outside_window" if stage.requires_rejection_reason else None,
                 )
             team = workflow.stage(r.stage).team
             if team and j == 1:

@@ -51,6 +51,8 @@ PROTECTED = [
     ("GET", "/admin/notifications"),
     ("POST", "/admin/notifications/1/retry"),
     ("POST", "/admin/notifications/retry-all"),
+    ("GET", "/account"),
+    ("POST", "/account"),
 ]
 PUBLIC = [
     ("/healthz", "application/json"),

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
+from hub.core.timefmt import short_time
 from hub.returns.timeline import format_duration
 
 Block = dict[str, Any]
@@ -48,7 +50,7 @@ def when(value: str | datetime | None, fmt: str = "{date_short_pretty} {time}") 
     dt = _dt(value)
     if dt is None:
         return "—"
-    fallback = dt.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
+    fallback = short_time(dt, ZoneInfo("UTC"), named=True)  # the one short format, in UTC: named
     return f"<!date^{int(dt.timestamp())}^{fmt}|{fallback}>"
 
 

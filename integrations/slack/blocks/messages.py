@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from hub.alerts.scan import AlertPayload
+from hub.core.timefmt import short_date
 from hub.returns.notices import HandoffPayload, MentionPayload
 from integrations.slack.blocks.kit import (
     MAX_BLOCKS,
@@ -175,7 +176,7 @@ def digest_message(p: Mapping[str, Any], base_url: str) -> Message:
     team_name, team = p.get("team_name") or p.get("team") or "Team", p.get("team") or ""
     try:
         d = date.fromisoformat(str(p.get("date")))
-        day = f"{d:%a} {d.day} {d:%b %Y}"
+        day = short_date(d)
     except ValueError:
         day = str(p.get("date", ""))
     sections: tuple[tuple[str, str, str, dict[str, str]], ...] = (

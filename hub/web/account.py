@@ -1,0 +1,47 @@
+"""The logged-in user's own settings: the time zone they read times in."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from hub.accounts.services import set_time_zone, team_zone
+from hub.core.errors import ValidationFailed
+from hub.core.timefmt import short_time, zone_names
+from hub.web.context import db, now, user, workflow
+from hub.web.htmx import htmx
+
+bp = Blueprint("account", __name__)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def settings() -> Response | tuple[str, int]:
+    """Your settings: pick a time zone (empty: your team's)."""
+    me, errors, status = user(), {}, 200
+    chosen = me.time_zone or ""
+    if request.method == "POST":
+        chosen = request.form.get("time_zone", "").strip()
+        session = db()
+        try:
+            set_time_zone(session, me.email, chosen or None)
+            session.commit()
+        except ValidationFailed as exc:
+            session.rollback()
+            errors, status = exc.field_errors, 422
+        else:
+            zone = me.time_zone or f"{team_zone(me, workflow()).key} (your team's)"
+            flash(f"Saved: times are shown in {zone}.", "success")
+            if htmx():
+                resp = Response("", status=204)
+                resp.headers["HX-Redirect"] = url_for("account.settings")
+                return resp
+            return redirect(url_for("account.settings"))
+    default = team_zone(me, workflow())
+    return render_template(
+        "account/settings.html",
+        chosen=chosen,
+        default_zone=default.key,
+        zones=zone_names(),
+        errors=errors,
+        sample=short_time(now(), default, named=True),
+    ), status
