@@ -49,6 +49,8 @@ def create_app(
     if not secret:
         secret = secrets.token_urlsafe(32)
         log.warning("HUB_SECRET_KEY is not set: using a random key, so logins end when the app restarts")
+    for warning in runtime.workflow.warnings:
+        log.warning("%s: %s", runtime.workflow.source, warning)
     app.config.update(
         SECRET_KEY=secret,
         SESSION_COOKIE_HTTPONLY=True,
@@ -75,7 +77,7 @@ def create_app(
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from hub.web import admin, auth, board, errors, health, returns, status, template_helpers
+    from hub.web import account, admin, auth, board, errors, health, returns, status, template_helpers
 
     auth.init_app(app)
     status.init_app(app)
@@ -86,6 +88,7 @@ def create_app(
     app.register_blueprint(board.bp)
     app.register_blueprint(returns.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(account.bp)
 
     # Slack: slash commands, buttons and events on one public, CSRF-exempt URL (signed by Slack instead)
     if settings.slack_enabled:

@@ -65,6 +65,8 @@ def check_config(file: Path | None) -> None:
         f"({len(wf.open_stages)} open), {len(wf.reasons)} return reasons, "
         f"promise {wf.promise_days} days"
     )
+    for warning in wf.warnings:
+        click.secho(f"{wf.source}: warning: {warning}", fg="yellow", err=True)
 
 
 main.add_command(user)

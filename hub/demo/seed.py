@@ -307,7 +307,12 @@ class _Seeder:
             if dst.requires_resolution:
                 allowed = {"refund": 60, "exchange": 25, "store_credit": 15}
                 kwargs["resolution"] = self.pick({k: allowed.get(k, 10) for k in wf.policy.allowed_resolutions})
-            if dst.requires_note:
+            if dst.requires_rejection_reason and wf.rejection_reasons:
+                why = wf.rejection_reasons[rng.choice(list(wf.rejection_reasons))]
+                kwargs["rejection_reason"] = why.key
+                if why.note_required or rng.random() < 0.3:
+                    kwargs["note"] = rng.choice(REJECT_NOTES)
+            elif dst.requires_note:
                 kwargs["note"] = rng.choice(
                     (*REJECT_NOTES, f"Outside the {wf.policy.return_window_days}-day return window")
                 )

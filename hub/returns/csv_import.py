@@ -397,7 +397,8 @@ def _groups(
             continue
         rma = row.values["rma"].strip().upper()
         if not rma:
-            report.errors.append(LineError(line, "rma", "required: every line names the RMA it belongs to"))
+            missing = "The RMA is required: every line names the return it belongs to."
+            report.errors.append(LineError(line, "rma", missing))
         elif rma in groups:
             groups[rma].rows.append(row)
         else:

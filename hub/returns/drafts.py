@@ -89,38 +89,39 @@ def _parse_priority(value: str | int) -> int | None:
 class _Errors(dict[str, str]):
     """Field errors collected while cleaning a draft, keyed by field path."""
 
-    def text(self, name: str, value: str | None, limit: int, *, required: bool = True) -> str:
-        """A stripped text field, checked for presence and length."""
+    def text(self, name: str, value: str | None, limit: int, what: str, *, required: bool = True) -> str:
+        """A stripped text field, checked for presence and length; `what` names it to people ("Customer name")."""
         value = (value or "").strip()
         if required and not value:
-            self[name] = "required"
+            self[name] = f"{what} is required."
         elif len(value) > limit:
-            self[name] = f"at most {limit} characters (got {len(value)})"
+            self[name] = f"{what} is {len(value)} characters long; at most {limit} fit."
         return value
 
 
 def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> CleanReturn:
     """Check a new return against the rules and the return policy; ValidationFailed names each bad field."""
     errors = _Errors()
-    rma = errors.text("rma", draft.rma, 40, required=False).upper()
+    rma = errors.text("rma", draft.rma, 40, "The RMA", required=False).upper()
     if rma and not RMA_RE.match(rma):
-        errors["rma"] = "use letters, digits and - . _ only"
-    order = errors.text("order_number", draft.order_number, 60)
-    name = errors.text("customer_name", draft.customer_name, 200)
-    email = errors.text("customer_email", draft.customer_email, 254).lower()
+        errors["rma"] = f"The RMA “{rma}” can only use letters, digits and - . _"
+    order = errors.text("order_number", draft.order_number, 60, "The order number")
+    name = errors.text("customer_name", draft.customer_name, 200, "The customer's name")
+    email = errors.text("customer_email", draft.customer_email, 254, "The customer's e-mail address").lower()
     if email and "customer_email" not in errors and not EMAIL_RE.match(email):
-        errors["customer_email"] = f"not an e-mail address: {email!r}"
+        errors["customer_email"] = f"“{email}” is not an e-mail address."
     locale = (draft.customer_locale or "en").strip()
     if not LOCALE_RE.match(locale):
-        errors["customer_locale"] = f"expected a language code like en or nl, got {locale!r}"
+        errors["customer_locale"] = f"The language “{locale}” is not a language code like en or nl."
     delivered = _clean_delivered_on(draft.delivered_on, workflow.policy, today, errors)
     priority = _parse_priority(draft.priority)
     if priority is None:
-        errors["priority"] = f"expected one of {', '.join(p.label for p in Priority)}, got {draft.priority!r}"
-    carrier = errors.text("carrier", draft.carrier, 60, required=False)
-    tracking = errors.text("tracking_number", draft.tracking_number, 80, required=False)
+        names = ", ".join(p.label for p in Priority)
+        errors["priority"] = f"The priority “{draft.priority}” is not one we know; use {names}."
+    carrier = errors.text("carrier", draft.carrier, 60, "The carrier", required=False)
+    tracking = errors.text("tracking_number", draft.tracking_number, 80, "The tracking number", required=False)
     if not draft.items:
-        errors["items"] = "at least one item is needed"
+        errors["items"] = "Add at least one item: a return needs something to return."
     items = [_clean_item(f"items[{i}].", item, workflow, errors) for i, item in enumerate(draft.items)]
     if errors:
         raise ValidationFailed(dict(errors))
@@ -131,7 +132,7 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
         email,
         locale.replace("_", "-"),
         delivered,
-        priority or 1,
+        int(Priority.NORMAL) if priority is None else priority,  # (never None here: low is 0, not "unset")
         carrier or None,
         tracking or None,
         tuple(items),
@@ -147,15 +148,15 @@ def _clean_delivered_on(value: str | date | None, policy: Policy, today: date, e
         try:
             delivered = date.fromisoformat(str(value).strip())
         except ValueError:
-            errors["delivered_on"] = f"expected a date like 2026-03-01, got {value!r}"
+            errors["delivered_on"] = f"The delivery date “{value}” is not a date like 2026-03-01."
     if delivered is not None:
         age = (today - delivered).days
         if age < 0:
-            errors["delivered_on"] = f"{delivered.isoformat()} is in the future"
+            errors["delivered_on"] = f"The delivery date {delivered.isoformat()} is in the future."
         elif age > policy.return_window_days:
             errors["delivered_on"] = (
-                f"outside the {policy.return_window_days}-day return window "
-                f"(delivered {delivered.isoformat()}, {age} days ago)"
+                f"Delivered {delivered.isoformat()}, {age} days ago: that is outside the "
+                f"{policy.return_window_days}-day return window."
             )
     return delivered
 
@@ -163,48 +164,54 @@ def _clean_delivered_on(value: str | date | None, policy: Policy, today: date, e
 def _clean_item(p: str, item: ItemDraft, workflow: Workflow, errors: _Errors) -> CleanItem:
     """One product line; its errors are keyed `items[i].field`."""
     policy = workflow.policy
-    sku = errors.text(p + "sku", item.sku, 64).upper()
-    product = errors.text(p + "product_name", item.product_name, 200)
-    category = errors.text(p + "category", item.category, 60, required=False).lower() or None
+    sku = errors.text(p + "sku", item.sku, 64, "The SKU").upper()
+    product = errors.text(p + "product_name", item.product_name, 200, "The product name")
+    category = errors.text(p + "category", item.category, 60, "The category", required=False).lower() or None
     if sku and sku in policy.non_returnable_skus:
-        errors[p + "sku"] = f"{sku} cannot be returned (the return policy excludes it)"
+        errors[p + "sku"] = f"{sku} cannot be returned: the return policy excludes it."
     if category and category in policy.non_returnable_categories:
-        errors[p + "category"] = f"{category} items cannot be returned (the return policy excludes them)"
+        errors[p + "category"] = f"{category} items cannot be returned: the return policy excludes them."
     qty = _clean_quantity(p, item.quantity, errors)
     price = _clean_price(p, item.unit_price, errors)
     reason = (item.reason_code or "").strip().lower()
     if not reason:
-        errors[p + "reason_code"] = "required"
+        errors[p + "reason_code"] = "The return reason is required."
     elif reason not in workflow.reasons:
-        errors[p + "reason_code"] = f"unknown reason {reason!r}; reasons are: {', '.join(workflow.reasons)}"
-    note = errors.text(p + "reason_note", item.reason_note, 2000, required=False) or None
+        errors[p + "reason_code"] = f"“{reason}” is not a return reason; reasons are: {', '.join(workflow.reasons)}"
+    note = errors.text(p + "reason_note", item.reason_note, 2000, "The customer's words", required=False) or None
     return CleanItem(sku, product, qty, price, reason, note, category)
 
 
 def _clean_quantity(p: str, value: str | int, errors: _Errors) -> int:
+    if not str(value).strip():
+        errors[p + "quantity"] = "The quantity is required."
+        return 0
     try:
         qty = int(str(value).strip())
     except ValueError:
-        errors[p + "quantity"] = f"expected a whole number, got {value!r}"
+        errors[p + "quantity"] = f"The quantity “{value}” is not a whole number."
         return 0
     if qty <= 0:
-        errors[p + "quantity"] = f"must be at least 1, got {qty}"
+        errors[p + "quantity"] = f"The quantity must be at least 1 (got {qty})."
     elif qty > MAX_QUANTITY:
-        errors[p + "quantity"] = f"at most {MAX_QUANTITY} per line, got {qty}"
+        errors[p + "quantity"] = f"The quantity is at most {MAX_QUANTITY} per line (got {qty})."
     return qty
 
 
 def _clean_price(p: str, value: str | Decimal, errors: _Errors) -> Decimal:
+    if not str(value).strip():
+        errors[p + "unit_price"] = "The unit price is required (0 for an item that was free)."
+        return Decimal(0)
     try:
         price = Decimal(str(value).strip().replace(",", "."))
         if not price.is_finite() or price < 0:
             raise InvalidOperation
         cents = price.quantize(Decimal("0.01"))  # InvalidOperation past the context's precision
     except InvalidOperation:
-        errors[p + "unit_price"] = f"expected an amount like 19.95, got {value!r}"
+        errors[p + "unit_price"] = f"The unit price “{value}” is not an amount like 19.95."
         return Decimal(0)
     if price != cents:
-        errors[p + "unit_price"] = f"at most two decimals, got {value!r}"
+        errors[p + "unit_price"] = f"The unit price “{value}” has more than two decimals."
     elif price >= MAX_PRICE:
-        errors[p + "unit_price"] = f"too large: {value!r}"
+        errors[p + "unit_price"] = f"The unit price “{value}” is too large."
     return price

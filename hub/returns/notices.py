@@ -15,10 +15,11 @@ from typing import Protocol, TypedDict
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
+from hub.core.config import customer_language
 from hub.notifications.models import Notification
 from hub.notifications.outbox import enqueue
 from hub.returns.models import Comment, Resolution, Return
-from hub.workflow import Stage, Workflow
+from hub.workflow import RejectionReason, Stage, Workflow
 
 
 class ItemFacts(TypedDict):
@@ -82,6 +83,9 @@ class CustomerUpdatePayload(ReturnFacts):
 
     message: str
     note: str | None
+    rejection_reason: str | None  # the key of why the return was not accepted
+    rejection_text: str | None  # that reason as the customer reads it, in their language
+    return_address: list[str]  # where the parcel goes, one line each ([]: the shop has not configured it)
 
 
 class MentionPayload(ReturnFacts):
@@ -201,6 +205,7 @@ def notify_stage_entered(
     *,
     actor_name: str,
     note: str | None,
+    rejection_reason: RejectionReason | None,
     now: datetime,
 ) -> list[Notification]:
     """A return entered `dst`: tell its team when it is a handoff, and the customer when the stage says so."""
@@ -234,7 +239,14 @@ def notify_stage_entered(
                     )
                 )
     if dst.customer_message:
-        update: CustomerUpdatePayload = {**facts, "message": dst.customer_message, "note": note}
+        update: CustomerUpdatePayload = {
+            **facts,
+            "message": dst.customer_message,
+            "note": note,
+            "rejection_reason": rejection_reason.key if rejection_reason else None,
+            "rejection_text": rejection_reason.text(customer_language(r.customer_locale)) if rejection_reason else None,
+            "return_address": list(workflow.shop.return_address),
+        }
         out.append(
             enqueue(
                 session,

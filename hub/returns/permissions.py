@@ -58,8 +58,9 @@ def deny(actor: Actor, workflow: Workflow, stage_key: str, doing: str) -> Permis
     stage = workflow.stages[stage_key]
     team = workflow.team_of(stage_key)
     owner = team.name if team else "nobody"
+    # the refusal goes to the person who tried (a system actor is never refused), so it speaks to them
     return PermissionDenied(
-        f"{actor.name} cannot {doing}: “{stage.name}” belongs to {owner}; only its members, leads and admins can."
+        f"You can't {doing} because “{stage.name}” belongs to {owner}: only its members, leads and admins can."
     )
 
 

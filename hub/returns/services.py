@@ -21,14 +21,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hub.accounts.models import User
 from hub.core.db import utcnow
-from hub.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from hub.core.errors import InvalidTransition, LastChange, NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from hub.returns import notices
 from hub.returns.clocks import next_alert_time, start_stage_clocks
 from hub.returns.drafts import CleanReturn, ReturnDraft, validate_draft
 from hub.returns.mentions import mentioned_users
 from hub.returns.models import Comment, Event, Resolution, Return, ReturnItem
 from hub.returns.permissions import Actor, deny, deny_create, may_act_on, may_create, may_move
-from hub.workflow import Stage, Workflow
+from hub.returns.timeline import conflict_text
+from hub.workflow import RejectionReason, Stage, Workflow
 
 MAX_COMMENT = 5000
 MAX_REASON = 500
@@ -85,10 +86,8 @@ def _check_version(session: Session, r: Return, expected: int | None) -> None:
 
 def _conflict(session: Session, r: Return) -> VersionConflict:
     last = session.scalar(select(Event).where(Event.return_id == r.id).order_by(Event.id.desc()).limit(1))
-    who = "someone"
-    if last is not None:
-        who = f"{last.actor_label} ({last.kind.replace('_', ' ')}, {last.created_at:%d %b %H:%M} UTC)"
-    return VersionConflict(f"{r.rma} was changed by {who} after you loaded it; reload to see the change and try again.")
+    change = LastChange(last.actor_label, last.kind, last.created_at) if last is not None else None
+    return VersionConflict(conflict_text(r.rma, change), rma=r.rma, last_change=change)
 
 
 def _flush(session: Session, r: Return) -> None:
@@ -234,7 +233,9 @@ def create_return(
     _insert_numbered(session, r, generated=not clean.rma)
     record_event(session, r, actor, "created", now=now, to_stage=stage.key)
     session.flush()
-    notices.notify_stage_entered(session, workflow, r, None, stage, actor_name=actor.name, note=None, now=now)
+    notices.notify_stage_entered(
+        session, workflow, r, None, stage, actor_name=actor.name, note=None, rejection_reason=None, now=now
+    )
     session.flush()
     return r
 
@@ -278,10 +279,14 @@ def move_return(
     *,
     expected_version: int | None = None,
     resolution: str | Resolution | None = None,
+    rejection_reason: str | None = None,
     note: str | None = None,
     now: datetime | None = None,
 ) -> Return:
-    """Move a return to another stage, if the workflow and the actor's role allow it."""
+    """Move a return to another stage, if the workflow and the actor's role allow it.
+
+    A stage that needs a resolution or a rejection reason takes it here (ignored for the others); `note` goes
+    to the team a return is handed to, and to the customer with a rejection reason."""
     now = now or utcnow()
     r = get_return(session, rma)
     _check_version(session, r, expected_version)
@@ -298,19 +303,14 @@ def move_return(
             f"{r.rma} cannot move from “{src.name}” to “{dst.name}”; from there it can go to {options}."
         )
     note = (note or "").strip() or None
-    res: Resolution | None = None
-    if dst.requires_resolution:
-        allowed = workflow.policy.allowed_resolutions
-        value = resolution.value if isinstance(resolution, Resolution) else (resolution or "").strip()
-        if not value:
-            raise ValidationFailed({"resolution": f"choose how it was resolved: {', '.join(allowed)}"})
-        if value not in allowed:
-            raise ValidationFailed({"resolution": f"unknown resolution {value!r}; allowed: {', '.join(allowed)}"})
-        res = Resolution(value)
+    res = _resolution(workflow, dst, resolution)
+    why = _rejection_reason(workflow, dst, rejection_reason)
     if dst.requires_note and not note:
-        raise ValidationFailed({"note": f"moving to “{dst.name}” needs a reason for the customer"})
+        raise ValidationFailed({"note": f"Write the reason for the customer: moving to “{dst.name}” needs one."})
+    if why is not None and why.note_required and not note:
+        raise ValidationFailed({"note": f"Write a note for the customer: “{why.label}” says too little on its own."})
     if note and len(note) > MAX_COMMENT:
-        raise ValidationFailed({"note": f"at most {MAX_COMMENT} characters"})
+        raise ValidationFailed({"note": f"The note is {len(note)} characters long; at most {MAX_COMMENT} fit."})
 
     from_team, to_team = src.team, dst.team
     _set_stage(r, dst, workflow, now)
@@ -320,7 +320,9 @@ def move_return(
     # write the row now: a concurrent change surfaces here as a VersionConflict, not in a later autoflush
     _flush(session, r)
     kind = "closed" if dst.closed else "reopened" if src.closed else "moved"
-    notices.notify_stage_entered(session, workflow, r, src, dst, actor_name=actor.name, note=note, now=now)
+    notices.notify_stage_entered(
+        session, workflow, r, src, dst, actor_name=actor.name, note=note, rejection_reason=why, now=now
+    )
     record_event(
         session,
         r,
@@ -331,12 +333,45 @@ def move_return(
         to_stage=dst.key,
         note=note,
         resolution=res.value if res else None,
+        rejection_reason=why.key if why else None,
         handoff=bool(to_team and to_team != from_team) or None,
         from_team=from_team,
         to_team=to_team,
     )
     _flush(session, r)
     return r
+
+
+def _resolution(workflow: Workflow, dst: Stage, given: str | Resolution | None) -> Resolution | None:
+    """How the return was settled, when `dst` needs to know (None for every other stage)."""
+    if not dst.requires_resolution:
+        return None
+    allowed = workflow.policy.allowed_resolutions
+    labels = [Resolution(v).label for v in allowed]
+    named = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    value = given.value if isinstance(given, Resolution) else (given or "").strip().lower().replace(" ", "_")
+    if not value:
+        raise ValidationFailed({"resolution": f"Choose how it was resolved: {named}."})
+    if value not in allowed:
+        shown = given.label if isinstance(given, Resolution) else (given or "").strip()
+        raise ValidationFailed({"resolution": f"“{shown}” is not a resolution this shop offers; choose {named}."})
+    return Resolution(value)
+
+
+def _rejection_reason(workflow: Workflow, dst: Stage, given: str | None) -> RejectionReason | None:
+    """Why the return is not accepted, when `dst` tells the customer (None for every other stage)."""
+    if not dst.requires_rejection_reason:
+        return None
+    key = (given or "").strip().lower()
+    reasons = workflow.rejection_reasons
+    if not key:
+        raise ValidationFailed(
+            {"rejection_reason": f"Choose the reason the customer reads: moving to “{dst.name}” needs one."}
+        )
+    if key not in reasons:
+        keys = ", ".join(reasons)
+        raise ValidationFailed({"rejection_reason": f"There is no rejection reason “{given}”; reasons are: {keys}."})
+    return reasons[key]
 
 
 def close_return(
@@ -347,6 +382,7 @@ def close_return(
     to_stage: str,
     *,
     resolution: str | None = None,
+    rejection_reason: str | None = None,
     note: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
@@ -364,6 +400,7 @@ def close_return(
         to_stage,
         expected_version=expected_version,
         resolution=resolution,
+        rejection_reason=rejection_reason,
         note=note,
         now=now,
     )

@@ -6,7 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from hub.core.errors import LastChange, VersionConflict
+from hub.core.timefmt import short_time
 from hub.workflow import Workflow
 
 # what each kind of event did, said after the actor's name ("Ann moved it ...")
@@ -68,6 +71,9 @@ def describe_event(
         line += f" until {format_time(str(payload['until']))}"
     if payload.get("resolution"):
         line += f" · {str(payload['resolution']).replace('_', ' ')}"
+    if payload.get("rejection_reason"):
+        why = workflow.rejection_reasons.get(str(payload["rejection_reason"]))
+        line += f" · {why.label if why else str(payload['rejection_reason']).replace('_', ' ')}"
     if kind == "shipping_updated":
         parcel = " ".join(str(v) for v in (payload.get("carrier") or "—", payload.get("tracking_number")) if v)
         return EventText(line, parcel)
@@ -88,3 +94,32 @@ def format_duration(delta: timedelta) -> str:
     if hours:
         return f"{sign}{hours}h {minutes}m" if minutes and hours < 10 else f"{sign}{hours}h"
     return f"{sign}{minutes}m"
+
+
+def conflict_text(
+    rma: str,
+    change: LastChange | None,
+    zone: ZoneInfo | None = None,
+    *,
+    shown_in: str | None = None,
+    next_step: str = "Reload to see the change, then try again.",
+) -> str:
+    """Why a change was refused because someone else changed the return first: who, what and when (in `zone`,
+    named; no time without one), and what to do: check what `shown_in` ("The panel") now shows, else `next_step`."""
+    who = "someone"
+    if change is not None:
+        when = f", {short_time(change.at, zone, named=True)}" if zone is not None else ""
+        who = f"{change.who} ({change.what.replace('_', ' ')}{when})"
+    head = f"{rma} was changed by {who} after you opened it; nothing was changed."
+    if shown_in:
+        return f"{head} {shown_in} now shows the change; check it and try again."
+    return f"{head} {next_step}"
+
+
+def worded_conflict(exc: VersionConflict, zone: ZoneInfo, *, shown_in: str | None, next_step: str | None = None) -> str:
+    """A version conflict worded for a reader in `zone` (a conflict without a return keeps its own message)."""
+    if exc.rma is None:
+        return exc.message
+    if next_step is None:
+        return conflict_text(exc.rma, exc.last_change, zone, shown_in=shown_in)
+    return conflict_text(exc.rma, exc.last_change, zone, shown_in=shown_in, next_step=next_step)

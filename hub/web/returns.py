@@ -5,22 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from babel import Locale
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
-from hub.core.config import CUSTOMER_LANGUAGES
-from hub.core.errors import DomainError, NotFound, ValidationFailed
+from hub.core.config import CUSTOMER_LANGUAGES, customer_language
+from hub.core.errors import DomainError, NotFound, ValidationFailed, VersionConflict
 from hub.returns import services as svc
 from hub.returns.drafts import ItemDraft, ReturnDraft
 from hub.returns.models import Priority, Resolution, Return
 from hub.returns.permissions import deny_create, may_act_on, may_create, stages_reachable
 from hub.returns.queries import load_for_detail
+from hub.returns.timeline import worded_conflict
 from hub.web.context import actor, db, now, whole_number, workflow
 from hub.web.fragments import render_card_response
 from hub.web.htmx import htmx
+from hub.web.template_helpers import display_zone
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 MAX_ITEM_ROWS = 20
@@ -71,6 +74,10 @@ def detail_context(r: Return, move_to: str | None = None) -> dict[str, object]:
         "may_act": may_act_on(a, wf, r.stage) and bool(stage and not stage.closed),
         "assignable": team_users,
         "resolutions": [Resolution(v) for v in wf.policy.allowed_resolutions],
+        # a rejection tells the customer its reason in their language: the form shows which, and the text
+        "rejection_reasons": list(wf.rejection_reasons.values()),
+        "customer_lang": customer_language(r.customer_locale),
+        "customer_lang_name": Locale.parse(customer_language(r.customer_locale)).get_display_name("en"),
         "Priority": Priority,
     }
 
@@ -94,6 +101,7 @@ def render_detail(
         **detail_context(r, move_to),
         "move_note": request.form.get("note", "") if refused_move else "",
         "move_resolution": request.form.get("resolution", "") if refused_move else "",
+        "move_rejection_reason": request.form.get("rejection_reason", "") if refused_move else "",
         "message": message,
         "level": level,
         "errors": errors or {},
@@ -125,12 +133,14 @@ def _act(rma: str, change: Callable[[], object], done: str) -> Response | tuple[
     except DomainError as exc:
         session.rollback()
         errors = exc.field_errors if isinstance(exc, ValidationFailed) else None
+        message = exc.message
+        if isinstance(exc, VersionConflict):  # the answer re-renders the card, panel or page with the change
+            shown_in = "The card" if _from_board() else "The panel" if htmx() else "The page"
+            message = worded_conflict(exc, display_zone(), shown_in=shown_in)
         if _from_board():
-            return render_card_response(
-                svc.get_return(session, rma), status=exc.status, message=exc.message, level="error"
-            )
+            return render_card_response(svc.get_return(session, rma), status=exc.status, message=message, level="error")
         # the page itself (not a redirect) even without htmx: the 4xx status and the field errors must survive
-        return render_detail(rma, status=exc.status, message=exc.message, level="error", errors=errors)
+        return render_detail(rma, status=exc.status, message=message, level="error", errors=errors)
     if _from_board():
         return render_card_response(svc.get_return(session, rma), message=done)
     if not htmx():
@@ -155,6 +165,7 @@ def move(rma: str) -> Response | tuple[str, int]:
             to,
             expected_version=_version(),
             resolution=request.form.get("resolution") or None,
+            rejection_reason=request.form.get("rejection_reason") or None,
             note=request.form.get("note"),
             now=now(),
         ),

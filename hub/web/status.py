@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from hub.core.config import CUSTOMER_LANGUAGES, customer_language, translations_dir
 from hub.returns.models import Event, Return
 from hub.web.context import db, now, workflow
-from hub.workflow import Stage
+from hub.workflow import RejectionReason, Stage
 
 bp = Blueprint("status", __name__)
 
@@ -27,6 +27,7 @@ class Step:
     at: datetime
     stage: Stage
     note: str | None
+    reason: RejectionReason | None = None  # why it was not accepted (None for older rejections: the note says)
 
     @property
     def status(self) -> str | None:
@@ -96,7 +97,12 @@ def status(token: str) -> tuple[str, int, dict[str, str]]:
         .all()
     )
     steps = [
-        Step(e.created_at, wf.stages[e.to_stage], (e.payload or {}).get("note"))
+        Step(
+            e.created_at,
+            wf.stages[e.to_stage],
+            (e.payload or {}).get("note"),
+            wf.rejection_reasons.get(str((e.payload or {}).get("rejection_reason"))),
+        )
         for e in events
         if e.to_stage in wf.stages
     ]
@@ -106,6 +112,7 @@ def status(token: str) -> tuple[str, int, dict[str, str]]:
         r=r,
         steps=steps,
         stage=stage,
+        return_address=wf.shop.return_address,
         zone=wf.shop_zone,
         now=now(),
         lang=g.locale,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -80,6 +81,31 @@ class Stage:
     # what the stage means to the customer, one of CUSTOMER_MESSAGES: the status page's wording for it
     # (None: the stage's own name); it defaults to customer_message
     customer_status: str | None = None
+    # a closed stage that tells the customer why the return was not accepted: a move into it takes one of the
+    # configured rejection reasons (whose text the customer reads in their language)
+    requires_rejection_reason: bool = False
+
+
+@dataclass(frozen=True)
+class RejectionReason:
+    """Why a return was not accepted: the staff's name for it and what the customer reads, in each language."""
+
+    key: str
+    label: str  # what the staff choose from (English, like every staff page)
+    texts: Mapping[str, str]  # customer language code -> the sentence the customer reads
+    note_required: bool = False  # the reason says too little on its own ("other"): a note must say why
+
+    def text(self, lang: str) -> str:
+        """The customer's sentence in `lang` (validation makes sure every customer language has one)."""
+        return self.texts.get(lang) or self.texts.get("en") or next(iter(self.texts.values()), "")
+
+
+@dataclass(frozen=True)
+class Shop:
+    """Where customers send their parcels."""
+
+    # the lines of the address parcels go to (name, street, postcode and town, country); () when not configured
+    return_address: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +138,19 @@ class Workflow:
     reasons: dict[str, str]
     source: str = "<built-in default>"
     alerts: Alerts = field(default_factory=Alerts)
+    rejection_reasons: Mapping[str, RejectionReason] = field(default_factory=dict)
+    shop: Shop = field(default_factory=Shop)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is valid but probably not meant: said by `check-config` and logged when the app starts."""
+        out = []
+        if not self.shop.return_address and any(s.customer_message == "approved" for s in self.stages.values()):
+            out.append(
+                "shop.return_address is not set: the approval e-mail and the status page tell customers that the "
+                "address to send their parcel to follows separately, so someone must e-mail it to each of them"
+            )
+        return out
 
     @property
     def initial_stage(self) -> Stage:

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.core.config import CUSTOMER_LANGUAGES
 from hub.workflow.model import (
     CHANNELS,
     CUSTOMER_MESSAGES,
@@ -16,6 +17,8 @@ from hub.workflow.model import (
     Alerts,
     ConfigError,
     Policy,
+    RejectionReason,
+    Shop,
     Sla,
     Stage,
     Team,
@@ -53,7 +56,12 @@ _STAGE_KEYS = (
     "notify",
     "customer_message",
     "customer_status",
+    "requires_rejection_reason",
 )
+_REJECTION_REASON_KEYS = ("key", "label", "text", "note_required")
+_MAX_CUSTOMER_TEXT = 1000
+_MAX_ADDRESS_LINES = 8
+_MAX_ADDRESS_LINE = 100
 
 
 class Validator:
@@ -110,7 +118,9 @@ class Validator:
         return out
 
     def workflow(self, data: dict[str, Any]) -> Workflow:
-        self.unknown_keys(data, ("promise_days", "teams", "stages", "policy", "reasons", "alerts"), "")
+        self.unknown_keys(
+            data, ("promise_days", "teams", "stages", "policy", "reasons", "rejection_reasons", "alerts", "shop"), ""
+        )
         promise = self.get(data, "promise_days", int, "", required=False, default=14)
         if isinstance(promise, int) and promise <= 0:
             self.error("promise_days", f"must be a positive number of days, got {promise}")
@@ -118,10 +128,14 @@ class Validator:
         stages = self.stages(data, teams)
         policy = self.policy(data)
         reasons = self.reasons(data)
+        rejection_reasons = self.rejection_reasons(data, stages)
         alerts = self.alerts(data)
+        shop = self.shop(data)
         if self.errors:
             raise ConfigError(self.source, self.errors)
-        return Workflow(teams, stages, promise, policy, reasons, self.source, alerts)
+        return Workflow(
+            teams, stages, promise, policy, reasons, self.source, alerts, rejection_reasons=rejection_reasons, shop=shop
+        )
 
     def teams(self, data: dict[str, Any]) -> dict[str, Team]:
         raw = self.get(data, "teams", dict, "")
@@ -274,12 +288,15 @@ class Validator:
         nxt = self.str_list(s, "next", loc, required=False)
         rr = self.get(s, "requires_resolution", bool, loc, required=False, default=False)
         rn = self.get(s, "requires_note", bool, loc, required=False, default=False)
+        rrr = self.get(s, "requires_rejection_reason", bool, loc, required=False, default=False)
         notify = self.notify(s, loc, teams.get(team) if team else None, closed)
         message = self._customer_text(s, "customer_message", loc)
         status = self._customer_text(s, "customer_status", loc) or message
         if key is None or key in stages:
             return None
-        return Stage(key, name, team, sla, tuple(nxt), wip, closed, bool(rr), bool(rn), notify, message, status)
+        return Stage(
+            key, name, team, sla, tuple(nxt), wip, closed, bool(rr), bool(rn), notify, message, status, bool(rrr)
+        )
 
     def _stage_key(self, key: str, loc: str, stages: dict[str, Stage]) -> None:
         if not _KEY_RE.match(key):
@@ -305,7 +322,7 @@ class Validator:
         if team is not None and team not in teams and teams:
             self.error(f"{loc}.team", f"unknown team {team!r}; teams are: {', '.join(teams)}")
         sla = self.sla(s, loc)
-        for k in ("requires_resolution", "requires_note"):
+        for k in ("requires_resolution", "requires_note", "requires_rejection_reason"):
             if s.get(k):
                 self.error(f"{loc}.{k}", "only a closed stage can require this")
         return sla
@@ -443,6 +460,91 @@ class Validator:
         if raw is not None and not reasons and not any(e.startswith("reasons") for e in self.errors):
             self.error("reasons", "at least one return reason is needed")
         return reasons
+
+    def rejection_reasons(self, data: dict[str, Any], stages: dict[str, Stage]) -> dict[str, RejectionReason]:
+        """The [[rejection_reasons]]: a key, the staff's label and the customer's text in every customer language."""
+        raw = self.get(data, "rejection_reasons", list, "", required=False, default=[])
+        out: dict[str, RejectionReason] = {}
+        for i, r in enumerate(raw or []):
+            loc = f"rejection_reasons[{i}]"
+            if not isinstance(r, dict):
+                self.error(loc, f"expected a table ([[rejection_reasons]]), got {_toml_type(r)}")
+                continue
+            key = self.get(r, "key", str, loc)
+            if key is not None:
+                loc = f"{loc} ({key})"
+                if not _KEY_RE.match(key):
+                    self.error(
+                        f"{loc}.key", "a reason key uses lowercase letters, digits and _ and starts with a letter"
+                    )
+                elif key in out:
+                    self.error(f"{loc}.key", f"duplicate rejection reason key {key!r}")
+            self.unknown_keys(r, _REJECTION_REASON_KEYS, loc)
+            label = self.get(r, "label", str, loc)
+            if label is not None and not label.strip():
+                self.error(f"{loc}.label", "must not be empty: it is what the staff choose from")
+            texts = self._customer_texts(r, loc)
+            note_required = self.get(r, "note_required", bool, loc, required=False, default=False)
+            if key is not None and key not in out:
+                out[key] = RejectionReason(key, (label or key).strip(), texts, bool(note_required))
+        needing = [k for k, s in stages.items() if s.requires_rejection_reason]
+        if needing and not out and not any(e.startswith("rejection_reasons") for e in self.errors):
+            self.error(
+                "rejection_reasons",
+                f"stage {needing[0]!r} requires a rejection reason, so at least one [[rejection_reasons]] is needed",
+            )
+        return out
+
+    def _customer_texts(self, r: dict[str, Any], loc: str) -> dict[str, str]:
+        """A `text` table with the customer's sentence in every customer language, and in no other."""
+        texts = self.get(r, "text", dict, loc, default={}) or {}
+        out: dict[str, str] = {}
+        langs = ", ".join(CUSTOMER_LANGUAGES)
+        for lang, text in texts.items():
+            where = f"{loc}.text.{lang}"
+            if lang not in CUSTOMER_LANGUAGES:
+                self.error(where, f"{lang!r} is not a customer language; customer languages are: {langs}")
+            elif not isinstance(text, str):
+                self.error(where, f"expected a string, got {_toml_type(text)}")
+            elif not text.strip():
+                self.error(where, "must not be empty: it is what the customer reads")
+            elif len(text) > _MAX_CUSTOMER_TEXT:
+                self.error(where, f"at most {_MAX_CUSTOMER_TEXT} characters (got {len(text)})")
+            else:
+                out[lang] = text.strip()
+        if isinstance(r.get("text"), dict):
+            for lang, name in CUSTOMER_LANGUAGES.items():
+                if lang not in texts:
+                    self.error(
+                        f"{loc}.text.{lang}",
+                        f"missing: customers who read {name} get this reason, so it needs a text in {lang} "
+                        f"(every customer language needs one: {langs})",
+                    )
+        return out
+
+    def shop(self, data: dict[str, Any]) -> Shop:
+        """[shop]: the address customers send their parcels to."""
+        raw = self.get(data, "shop", dict, "", required=False, default={})
+        if raw is None:
+            return Shop()
+        loc = "shop"
+        self.unknown_keys(raw, ("return_address",), loc)
+        if "return_address" not in raw:
+            return Shop()
+        lines = self.str_list(raw, "return_address", loc)
+        where = f"{loc}.return_address"
+        for j, line in enumerate(lines):
+            if not line.strip():
+                self.error(f"{where}[{j}]", "an address line must not be empty (leave the line out)")
+            elif len(line) > _MAX_ADDRESS_LINE:
+                self.error(f"{where}[{j}]", f"at most {_MAX_ADDRESS_LINE} characters (got {len(line)})")
+        if isinstance(raw["return_address"], list) and not 3 <= len(lines) <= _MAX_ADDRESS_LINES:
+            self.error(
+                where,
+                f"expected the address in 3 to {_MAX_ADDRESS_LINES} lines (name, street, postcode and town, country), "
+                f"got {len(lines)}",
+            )
+        return Shop(tuple(line.strip() for line in lines))
 
 
 def _stage_loc(i: int, key: str) -> str:

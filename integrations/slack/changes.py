@@ -45,15 +45,35 @@ def snooze_change(ctx: SlackContext, hours: float) -> Change:
     return change
 
 
-def move_change(ctx: SlackContext, to_stage: str, *, resolution: str | None = None, note: str | None = None) -> Change:
+def move_change(
+    ctx: SlackContext,
+    to_stage: str,
+    *,
+    resolution: str | None = None,
+    rejection_reason: str | None = None,
+    note: str | None = None,
+) -> Change:
     """Move the return to `to_stage` (with a resolution or reason when the stage needs one); names a handoff."""
     wf = ctx.workflow
     target = wf.stages[to_stage]
 
     def change(s: Session, actor: Actor, r: Return) -> tuple[Return, str]:
         src = wf.stages.get(r.stage)
-        r = svc.move_return(s, wf, actor, r.rma, to_stage, resolution=resolution, note=note, now=ctx.runtime.now())
+        r = svc.move_return(
+            s,
+            wf,
+            actor,
+            r.rma,
+            to_stage,
+            resolution=resolution,
+            rejection_reason=rejection_reason,
+            note=note,
+            now=ctx.runtime.now(),
+        )
         what = f"moved {r.rma} to “{target.name}”"
+        why = wf.rejection_reasons.get(rejection_reason or "") if target.requires_rejection_reason else None
+        if why is not None:
+            what += f" ({why.label})"
         to_team = wf.teams.get(target.team) if target.team else None
         if to_team is not None and src is not None and src.team != target.team:
             what += f" (handed to {to_team.name})"

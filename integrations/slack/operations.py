@@ -17,7 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
-from hub.core.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from hub.accounts.services import zone_of
+from hub.core.errors import (
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
 from hub.notifications.models import ProcessedRequest
 from hub.notifications.outbox import enqueue
 from hub.returns.drafts import ReturnDraft
@@ -25,6 +33,7 @@ from hub.returns.models import Channel, Return
 from hub.returns.notices import return_facts
 from hub.returns.permissions import Actor
 from hub.returns.services import create_return, get_return
+from hub.returns.timeline import worded_conflict
 from hub.workflow import Workflow
 from integrations.slack.context import SlackContext
 from integrations.slack.lookups import with_next_stages
@@ -119,17 +128,22 @@ Work = Callable[[Session, User, datetime], tuple[Return, str]]
 def _once(ctx: SlackContext, person: Person, key: str, work: Work, *, refusal: str, rma: str | None = None) -> Outcome:
     """Do `work` as the person's hub user, once per `key`, in one unit of work; domain errors become Outcomes."""
     wf, now = ctx.workflow, ctx.runtime.now()
+    zone = wf.shop_zone  # the person's own once they are known (Slack does not tell us the reader's zone)
     try:
         with ctx.runtime.unit_of_work() as s:
             user = load_user(s, person.user_id) if person.user_id else None
             if user is None:
                 raise PermissionDenied(refusal)
+            zone = zone_of(user, wf)
             if not first_time(s, key, now):
                 return Outcome(True, "Already done: Slack sent the same request again.", rma, duplicate=True)
             r, what = work(s, user, now)
             return Outcome(True, f"You {what}.", r.rma, facts=with_next_stages(return_facts(r, wf), wf))
     except ValidationFailed as exc:
         return Outcome(False, exc.message, rma, error=exc, field_errors=exc.field_errors)
+    except VersionConflict as exc:
+        again = "Look at the return again, then try again."
+        return Outcome(False, worded_conflict(exc, zone, shown_in=None, next_step=again), rma, error=exc)
     except DomainError as exc:
         return Outcome(False, exc.message, rma, error=exc)
 

@@ -13,7 +13,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mine", "", "the open returns assigned to you"),
     ("queue", "[team]", "a team's open returns (default: yours)"),
     ("overdue", "[team]", "a team's overdue returns (default: yours)"),
-    ("move", "RMA <stage> [resolution | reason]", "move to a stage, by key or the start of its name"),
+    ("move", "RMA <stage> [resolution | reason [note]]", "move to a stage, by key or the start of its name"),
     ("assign", "RMA @person | me | nobody", "give a return to someone on the owning team"),
     ("note", "RMA <text>", "add a comment (mention people with @)"),
     ("flag", "RMA <reason>", "mark a return as blocked"),
@@ -48,6 +48,7 @@ class Command:
     text: str = ""  # move: resolution and/or reason; note: the comment; flag: the reason; queue/overdue: team
     assignee: str = ""  # assign: "me", "nobody", a Slack user id (U…), an @handle or an e-mail address
     resolution: str = ""  # move into a stage that needs one: refund, exchange, store_credit
+    rejection_reason: str = ""  # move into a stage that tells the customer why: a configured reason's key
 
     @property
     def changes_a_return(self) -> bool:
@@ -141,10 +142,13 @@ def _move(rma: str, args: list[str], workflow: Workflow, command: str) -> Comman
     if not args:
         raise _error(command, f"Which stage should {rma} move to? Stages: {_stage_list(workflow)}.", "move")
     stage, remainder = _find_stage(args, workflow, command)
-    resolution = ""
+    resolution = rejection = ""
     if stage.requires_resolution:
         resolution, remainder = _resolution(remainder, workflow.policy.allowed_resolutions)
-    return Command("move", rma=rma, stage=stage.key, text=" ".join(remainder), resolution=resolution)
+    if stage.requires_rejection_reason:
+        rejection, remainder = _rejection_reason(rma, stage, remainder, workflow, command)
+    text = " ".join(remainder)
+    return Command("move", rma=rma, stage=stage.key, text=text, resolution=resolution, rejection_reason=rejection)
 
 
 def _text_command(name: str, rma: str, args: list[str], text: str, command: str) -> Command:
@@ -180,6 +184,23 @@ def _resolution(words: list[str], allowed: tuple[str, ...]) -> tuple[str, list[s
         if len(words) >= n and candidate in allowed:
             return candidate, words[n:]
     return "", words
+
+
+def _rejection_reason(
+    rma: str, stage: Stage, words: list[str], workflow: Workflow, command: str
+) -> tuple[str, list[str]]:
+    """The reason key a move into a rejecting stage starts with, and the words after it (the note)."""
+    reasons = workflow.rejection_reasons
+    first = words[0].lower().strip(".,:;") if words else ""
+    if first in reasons:
+        return first, words[1:]
+    listed = "\n".join(f"• `{key}` — {reason.label}" for key, reason in reasons.items())
+    said = f"“{words[0]}” is not a rejection reason." if words else f"Moving {rma} to “{stage.name}” needs a reason."
+    example = f"`{command} move {rma} {stage.key} {next(iter(reasons), 'reason')} [note for the customer]`"
+    raise UsageError(
+        f"{said} Start with one of these; the customer reads its text in their language, and a note after it "
+        f"word for word:\n{listed}\nFor example: {example}"
+    )
 
 
 def _assignee(word: str, command: str) -> str:

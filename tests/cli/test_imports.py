@@ -41,7 +41,7 @@ def test_cli_import_exits_1_and_lists_every_bad_line_when_any_line_is_bad(cli, s
     result = cli("import", str(path))
 
     assert result.exit_code == 1
-    assert "line 3: customer_email: not an e-mail address: 'nope'" in result.stderr
+    assert "line 3: customer_email: “nope” is not an e-mail address." in result.stderr
     assert "line 4: sku: GIFTCARD cannot be returned" in result.stderr
     assert "Imported 0 returns (0 lines); 0 already imported; 2 bad lines" in result.stderr
     assert "pass --skip-bad-rows" in result.stderr
@@ -56,7 +56,7 @@ def test_cli_import_with_skip_bad_rows_imports_the_rest(cli, session_factory, tm
     result = cli("import", "--skip-bad-rows", str(path))
 
     assert result.exit_code == 0, result.output
-    assert "line 3: quantity: must be at least 1, got 0" in result.stderr
+    assert "line 3: quantity: The quantity must be at least 1 (got 0)." in result.stderr
     assert result.stdout == (
         "Imported 1 return (1 line); 0 already imported; 1 bad line; skipped 1 return with bad lines\n"
     )

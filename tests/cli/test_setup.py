@@ -147,6 +147,12 @@ def test_check_config_checks_the_built_in_default_without_hub_config():
     result = CliRunner().invoke(main, ["check-config"], env={"HUB_CONFIG": None})
     assert result.exit_code == 0
     assert result.stdout.startswith("<built-in default>: OK — 3 teams, 7 stages (5 open)")
+    # valid, but customers would be told that the return address follows separately
+    assert result.stderr == (
+        "<built-in default>: warning: shop.return_address is not set: the approval e-mail and the status page tell "
+        "customers that the address to send their parcel to follows separately, so someone must e-mail it to each "
+        "of them\n"
+    )
 
 
 def test_check_config_reports_a_missing_file(tmp_path):

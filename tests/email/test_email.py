@@ -124,10 +124,10 @@ CUSTOMER_WORDING = {
         "sentences": [
             "Guten Tag Sanne de Vries,",
             "Gute Nachricht: Ihre Rücksendung ist genehmigt.",
-            "Bitte verpacken Sie die unten aufgeführten Artikel in der Originalverpackung,",
+            "Bitte verpacken Sie die unten aufgeführten Artikel in der Originalverpackung und",
             "legen Sie einen Zettel mit der Rücksendenummer {rma} in das Paket",
-            "und geben Sie es innerhalb von 14 Tagen beim Versanddienstleister ab.",
-            "Das Rücksendeetikett erhalten Sie in einer separaten Nachricht.",
+            "und legen Sie einen Zettel mit der Rücksendenummer {rma} in das Paket.",
+            "Die Adresse, an die Sie das Paket schicken, senden wir Ihnen in einer separaten E-Mail.",
             "Wir gehen davon aus, dass bis zum 19. März 2026 alles erledigt ist.",
             "Den Stand Ihrer Rücksendung können Sie jederzeit hier verfolgen: {status_url}",
             "Artikel:",
@@ -184,7 +184,15 @@ def test_every_message_about_one_return_joins_one_thread(session, session_factor
     session.commit()
     move(session_factory, workflow, first.rma, "in_transit", now=clock.advance(days=1))
     move(session_factory, workflow, first.rma, "received", now=clock.advance(days=2))
-    move(session_factory, workflow, other.rma, "rejected", now=clock(), note="Outside the return window")
+    move(
+        session_factory,
+        workflow,
+        other.rma,
+        "rejected",
+        now=clock(),
+        rejection_reason="other",
+        note="Outside the return window",
+    )
     run_dispatch(mail_runtime)
 
     about_first = [m for m in smtp.received if first.rma in m.message["Subject"]]
@@ -216,7 +224,15 @@ def test_what_people_typed_is_escaped_in_html_emails(session, session_factory, w
     add_comment(session, workflow, SYSTEM, r.rma, "<b>careful</b> & check", now=clock())
     session.commit()
     move(session_factory, workflow, r.rma, "approved", now=clock(), note="<script>alert('note')</script>")
-    move(session_factory, workflow, r.rma, "rejected", now=clock.advance(hours=1), note="<i>worn</i>")
+    move(
+        session_factory,
+        workflow,
+        r.rma,
+        "rejected",
+        now=clock.advance(hours=1),
+        rejection_reason="other",
+        note="<i>worn</i>",
+    )
     run_dispatch(mail_runtime)
 
     (team,) = smtp.to("logistics@shop.example")

@@ -133,23 +133,23 @@ def test_progress_is_reported_up_to_the_total(session, workflow, now, monkeypatc
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"customer_email": "sanne@"}, "line 3: customer_email: not an e-mail address: 'sanne@'"),
-        ({"reason_code": "ugly"}, "line 3: reason_code: unknown reason 'ugly'; reasons are: too_small"),
-        ({"sku": "giftcard"}, "line 3: sku: GIFTCARD cannot be returned (the return policy excludes it)"),
+        ({"customer_email": "sanne@"}, "line 3: customer_email: “sanne@” is not an e-mail address."),
+        ({"reason_code": "ugly"}, "line 3: reason_code: “ugly” is not a return reason; reasons are: too_small"),
+        ({"sku": "giftcard"}, "line 3: sku: GIFTCARD cannot be returned: the return policy excludes it."),
         ({"category": "Swimwear"}, "line 3: category: swimwear items cannot be returned"),
-        ({"quantity": "two"}, "line 3: quantity: expected a whole number, got 'two'"),
-        ({"quantity": "0"}, "line 3: quantity: must be at least 1, got 0"),
-        ({"unit_price": "19.999"}, "line 3: unit_price: at most two decimals, got '19.999'"),
+        ({"quantity": "two"}, "line 3: quantity: The quantity “two” is not a whole number."),
+        ({"quantity": "0"}, "line 3: quantity: The quantity must be at least 1 (got 0)."),
+        ({"unit_price": "19.999"}, "line 3: unit_price: The unit price “19.999” has more than two decimals."),
         ({"stage": "limbo"}, "line 3: stage: unknown stage 'limbo'; open stages are: new, approved"),
         ({"stage": "resolved"}, "line 3: stage: 'resolved' is a closed stage"),
         ({"created_at": "05/03/2026"}, "line 3: created_at: expected a date like 2026-03-01"),
         ({"created_at": "2026-03-06"}, "line 3: created_at: 2026-03-06 is in the future"),
-        ({"delivered_on": "2026-01-01"}, "line 3: delivered_on: outside the 30-day return window"),
-        ({"priority": "asap"}, "line 3: priority: expected one of low, normal, high, urgent, got 'asap'"),
-        ({"rma": "R 1"}, "line 3: rma: use letters, digits and - . _ only"),
-        ({"rma": " "}, "line 3: rma: required"),
-        ({"customer_name": ""}, "line 3: customer_name: required"),
-        ({"category": "x" * 61}, "line 3: category: at most 60 characters (got 61)"),
+        ({"delivered_on": "2026-01-01"}, "line 3: delivered_on: Delivered 2026-01-01, 63 days ago: that is outside"),
+        ({"priority": "asap"}, "line 3: priority: The priority “asap” is not one we know; use low, normal, high"),
+        ({"rma": "R 1"}, "line 3: rma: The RMA “R 1” can only use letters, digits and - . _"),
+        ({"rma": " "}, "line 3: rma: The RMA is required: every line names the return it belongs to."),
+        ({"customer_name": ""}, "line 3: customer_name: The customer's name is required."),
+        ({"category": "x" * 61}, "line 3: category: The category is 61 characters long; at most 60 fit."),
     ],
 )
 def test_each_bad_line_is_reported_with_its_line_number_column_and_reason(session, workflow, now, overrides, expected):
@@ -284,7 +284,7 @@ def test_a_utf8_bom_windows_line_endings_quoted_newlines_and_blank_trailing_line
     ).replace("\n", "\r\n")
     data = b"\xef\xbb\xbf" + (text + "\r\n\r\n").encode("utf-8")
     # line 2 spans two physical lines, so R-2 is on line 4
-    assert failure(session, workflow, now, data) == ["line 4: quantity: expected a whole number, got 'x'"]
+    assert failure(session, workflow, now, data) == ["line 4: quantity: The quantity “x” is not a whole number."]
 
     report = run(session, workflow, now, data.replace(b",x,", b",1,"))
     r = session.scalars(select(Return).where(Return.rma == "R-1")).one()

@@ -35,5 +35,5 @@ def test_a_typed_rma_that_exists_is_refused_not_renumbered(session, workflow, no
 
 
 def test_an_rma_with_a_slash_is_refused(session, workflow, now):
-    with pytest.raises(ValidationFailed, match=r"use letters, digits and - \. _ only"):
+    with pytest.raises(ValidationFailed, match=r"can only use letters, digits and - \. _"):
         svc.create_return(session, workflow, SYSTEM, make_draft(rma="RMA/2026/7"), now=now)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from hub.accounts.models import Role, User
 from hub.core.db import unit_of_work
-from hub.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from hub.core.errors import InvalidTransition, LastChange, NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from hub.returns import services as svc
 from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel, Event, Return
@@ -33,6 +33,8 @@ def test_every_transition_follows_the_workflow(session, workflow, src, dst, now)
             kwargs["resolution"] = "refund"
         if workflow.stages[dst].requires_note:
             kwargs["note"] = "Outside the return window"
+        if workflow.stages[dst].requires_rejection_reason:
+            kwargs["rejection_reason"] = "outside_window"
         moved = svc.move_return(session, workflow, SYSTEM, r.rma, dst, now=now, **kwargs)
         assert moved.stage == dst
         assert (moved.closed_at is not None) == workflow.stages[dst].closed
@@ -110,13 +112,48 @@ def test_reopen_belongs_to_the_team_that_gets_it_back(session, workflow, now):
 
 def test_resolving_needs_an_allowed_resolution_and_rejecting_a_reason(session, workflow, now):
     r = make_return(session, workflow, stage="inspected", now=now)
-    with pytest.raises(ValidationFailed, match="choose how it was resolved"):
+    with pytest.raises(ValidationFailed, match=r"^Choose how it was resolved: refund, exchange or store credit\.$"):
         svc.move_return(session, workflow, SYSTEM, r.rma, "resolved", now=now)
-    with pytest.raises(ValidationFailed, match="unknown resolution 'cash'"):
+    offered = "“cash” is not a resolution this shop offers; choose refund, exchange or store credit"
+    with pytest.raises(ValidationFailed, match=offered):
         svc.move_return(session, workflow, SYSTEM, r.rma, "resolved", resolution="cash", now=now)
-    with pytest.raises(ValidationFailed, match="needs a reason"):
-        svc.move_return(session, workflow, SYSTEM, r.rma, "rejected", now=now)
+    with pytest.raises(ValidationFailed, match="Choose the reason the customer reads") as exc:
+        svc.move_return(session, workflow, SYSTEM, r.rma, "rejected", note="Worn", now=now)
+    assert list(exc.value.field_errors) == ["rejection_reason"]
+    with pytest.raises(ValidationFailed, match=r"no rejection reason “late”; reasons are: outside_window, used_or_d"):
+        svc.move_return(session, workflow, SYSTEM, r.rma, "rejected", rejection_reason="late", now=now)
+    # "other" says too little on its own: the note must say why
+    with pytest.raises(ValidationFailed, match="Write a note for the customer") as exc:
+        svc.move_return(session, workflow, SYSTEM, r.rma, "rejected", rejection_reason="other", note=" ", now=now)
+    assert list(exc.value.field_errors) == ["note"]
     assert r.stage == "inspected"
+    assert session.scalar(select(func.count()).select_from(Event).where(Event.return_id == r.id)) == 1
+
+
+def test_store_credit_is_named_in_words_and_can_be_typed_so(session, workflow, now):
+    r = make_return(session, workflow, stage="inspected", now=now)
+    with pytest.raises(ValidationFailed) as exc:
+        svc.move_return(session, workflow, SYSTEM, r.rma, "resolved", resolution="voucher", now=now)
+    assert "store_credit" not in exc.value.message
+    assert "store credit" in exc.value.message
+    svc.move_return(session, workflow, SYSTEM, r.rma, "resolved", resolution="Store credit", now=now)
+    assert r.resolution is not None
+    assert r.resolution.value == "store_credit"
+
+
+def test_a_rejection_records_its_reason_and_the_note_is_optional(session, workflow, now):
+    r = make_return(session, workflow, stage="new", now=now)
+    svc.move_return(session, workflow, SYSTEM, r.rma, "rejected", rejection_reason="final_sale", now=now)
+    event = session.scalars(select(Event).where(Event.return_id == r.id).order_by(Event.id.desc())).first()
+    assert (event.kind, event.payload) == (
+        "closed",
+        {"rejection_reason": "final_sale", "from_team": "customer_service"},
+    )
+    # a reason is only asked of a stage that tells the customer why; elsewhere it is ignored, like a resolution
+    other = make_return(session, workflow, stage="new", now=now)
+    svc.move_return(session, workflow, SYSTEM, other.rma, "approved", rejection_reason="final_sale", now=now)
+    last = session.scalars(select(Event).where(Event.return_id == other.id).order_by(Event.id.desc())).first()
+    assert "rejection_reason" not in last.payload
 
 
 def test_unknown_stage_and_same_stage_and_unknown_rma_are_refused(session, workflow, now):
@@ -139,6 +176,13 @@ def test_a_stale_version_is_a_conflict_naming_who_changed_it(session, workflow, 
         svc.move_return(session, workflow, SYSTEM, r.rma, "approved", expected_version=seen, now=now)
     assert "flagged" in exc.value.message
     assert r.stage == "new"
+    # who, what and when as data, for each door to word in its reader's zone; the domain's own words name no time
+    assert exc.value.rma == r.rma
+    assert exc.value.last_change == LastChange("Carla Service", "flagged", now)
+    assert exc.value.message == (
+        f"{r.rma} was changed by Carla Service (flagged) after you opened it; nothing was changed. "
+        "Reload to see the change, then try again."
+    )
 
 
 def test_concurrent_writers_are_detected_by_the_version_column(session_factory, workflow, now):
@@ -227,12 +271,12 @@ def test_create_validates_like_the_import(session, workflow, now):
     with pytest.raises(ValidationFailed) as exc:
         svc.create_return(session, workflow, Actor.person(cs, Channel.WEB), draft, now=now)
     errors = exc.value.field_errors
-    assert errors["customer_email"].startswith("not an e-mail address")
+    assert errors["customer_email"] == "“not-an-email” is not an e-mail address."
     assert "outside the 30-day return window" in errors["delivered_on"]
     assert "cannot be returned" in errors["items[0].sku"]
-    assert errors["items[0].quantity"] == "must be at least 1, got 0"
-    assert "expected an amount" in errors["items[0].unit_price"]
-    assert "unknown reason 'meh'" in errors["items[0].reason_code"]
+    assert errors["items[0].quantity"] == "The quantity must be at least 1 (got 0)."
+    assert "is not an amount like 19.95" in errors["items[0].unit_price"]
+    assert "“meh” is not a return reason" in errors["items[0].reason_code"]
     assert session.scalar(select(func.count()).select_from(Return)) == 0
 
 
@@ -245,7 +289,7 @@ def test_create_numbers_returns_and_starts_both_clocks(session, workflow, now):
     assert a.stage == "new"
     assert a.stage_due_at == now + timedelta(days=1)
     wh = make_user(session, team="warehouse")
-    with pytest.raises(PermissionDenied, match="cannot create returns"):
+    with pytest.raises(PermissionDenied, match="^You can't create returns because “New request” belongs to Custome"):
         svc.create_return(session, workflow, Actor.person(wh, Channel.WEB), make_draft(), now=now)
 
 

@@ -154,7 +154,7 @@ class SlackRequests:
         """A modal submitted with these values (block id -> text, option value or date)."""
         state = {}
         for block_id, value in values.items():
-            if block_id in ("priority", "item_reason_code", "resolution"):
+            if block_id in ("priority", "item_reason_code", "resolution", "rejection_reason"):
                 element = {
                     "type": "static_select",
                     "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}

@@ -193,7 +193,7 @@ def test_a_move_that_needs_a_resolution_asks_for_it_in_a_modal(slack, people, ne
     )
     body = resp.get_json()
     assert body["response_action"] == "errors"
-    assert "choose how it was resolved" in body["errors"]["resolution"]
+    assert "Choose how it was resolved" in body["errors"]["resolution"]
     assert fetch(session_factory, r.rma).stage == "inspected"
 
     resp = slack.submit(
@@ -255,6 +255,45 @@ def test_the_move_modal_keeps_within_slacks_metadata_limit(slack, people, new_re
     [opened] = slack.api.calls_to("views.open")
     assert len(opened["view"]["private_metadata"]) <= 3000
     assert json.loads(opened["view"]["private_metadata"])["to"] == "rejected"
+
+
+def test_the_reject_button_asks_for_a_reason_the_customer_reads(slack, people, new_return, session_factory):
+    r = new_return(stage="inspected")
+    slack.action("move:rejected", action_value(r.rma, "inspected"), user="UCS", channel="CCS")
+    [opened] = slack.api.calls_to("views.open")
+    view = opened["view"]
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    reasons = blocks["rejection_reason"]["element"]["options"]
+    assert [o["value"] for o in reasons][:2] == ["outside_window", "used_or_damaged"]
+    assert reasons[0]["text"]["text"] == "Outside the return window"
+    assert blocks["note"]["label"]["text"] == "Extra note for the customer"
+    assert blocks["note"].get("optional") is True
+    assert "your note word for word" in json.dumps(view)
+
+    resp = slack.submit(
+        "move_return",
+        {"rejection_reason": "", "note": "Worn"},
+        user="UCS",
+        view_id="VREJ",
+        private_metadata=view["private_metadata"],
+    )
+    body = resp.get_json()
+    assert body["response_action"] == "errors"
+    assert body["errors"] == {
+        "rejection_reason": "Choose the reason the customer reads: moving to “Rejected” needs one."
+    }
+    assert fetch(session_factory, r.rma).stage == "inspected"
+
+    resp = slack.submit(
+        "move_return",
+        {"rejection_reason": "used_or_damaged", "note": ""},
+        user="UCS",
+        view_id="VREJ",
+        private_metadata=view["private_metadata"],
+    )
+    assert resp.status_code == 200
+    stored = fetch(session_factory, r.rma)
+    assert stored.stage == "rejected"
 
 
 def test_an_alert_offers_snooze_and_the_button_snoozes_once_and_updates_the_message(

@@ -215,11 +215,41 @@ def test_move_without_what_the_stage_needs_says_so(slack, people, new_return, se
     r = new_return(stage="inspected")
     slack.command(f"move {r.rma} resolved", user="UCS")
     text = slack.last_reply()
-    assert "choose how it was resolved: refund, exchange, store_credit" in text
+    assert "Choose how it was resolved: refund, exchange or store credit." in text
+    assert "store_credit" not in text
     assert "Usage:" in text
-    slack.command(f"move {r.rma} rejected", user="UCS")
-    assert "needs a reason for the customer" in slack.last_reply()
     assert fetch(session_factory, r.rma).stage == "inspected"
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [("", "Moving {rma} to “Rejected” needs a reason."), ("too late", "“too” is not a rejection reason.")],
+    ids=["missing", "unknown"],
+)
+def test_rejecting_without_a_known_reason_lists_the_reasons(slack, people, new_return, session_factory, typed, said):
+    r = new_return(stage="inspected")
+    text = _ack_text(slack.command(f"move {r.rma} rejected {typed}", user="UCS"))
+    assert said.format(rma=r.rma) in text
+    assert "• `outside_window` — Outside the return window" in text
+    assert "• `other` — Other (explain in the note)" in text
+    assert f"`/returns move {r.rma} rejected outside_window [note for the customer]`" in text
+    assert fetch(session_factory, r.rma).stage == "inspected"
+    assert [e.kind for e in events_of(session_factory, r.rma)] == ["created"]
+
+
+def test_rejecting_takes_a_reason_key_and_a_note_for_the_customer(slack, people, new_return, session_factory):
+    r = new_return(stage="inspected")
+    slack.command(f"move {r.rma} rejected other The hygiene seal is broken", user="UCS")
+    assert "(Other (explain in the note))" in slack.last_reply()
+    stored = fetch(session_factory, r.rma)
+    assert stored.stage == "rejected"
+    payload = events_of(session_factory, r.rma)[-1].payload
+    assert (payload["rejection_reason"], payload["note"]) == ("other", "The hygiene seal is broken")
+    # "other" says too little alone: the service asks for the note
+    r2 = new_return(stage="inspected")
+    slack.command(f"move {r2.rma} rejected other", user="UCS")
+    assert "Write a note for the customer" in slack.last_reply()
+    assert fetch(session_factory, r2.rma).stage == "inspected"
 
 
 def test_a_move_the_workflow_does_not_allow_is_refused(slack, people, new_return, session_factory):
@@ -253,7 +283,7 @@ def test_permissions_are_the_boards_a_warehouse_member_cannot_move_a_customer_se
 
     slack.command(f"move {r.rma} approved", user="UWH")
 
-    assert "Wanda Warehouse cannot move" in slack.last_reply()
+    assert "You can't move" in slack.last_reply()
     assert "belongs to Customer service" in slack.last_reply()
     assert fetch(session_factory, r.rma).stage == "new"
     assert [e.kind for e in events_of(session_factory, r.rma)] == ["created"]
@@ -355,7 +385,7 @@ def test_new_opens_the_form_for_those_who_may_create_returns(slack, people):
 
     slack.command("new", user="UWH")
     assert (
-        "cannot create returns: “New request” belongs to Customer service; only its members, leads and admins can."
+        "You can't create returns because “New request” belongs to Customer service: only its members, leads and admins"
     ) in slack.last_reply()
     assert len(slack.api.calls_to("views.open")) == 1
 

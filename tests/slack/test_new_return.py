@@ -79,11 +79,11 @@ def test_field_errors_are_shown_in_the_modals_fields_and_nothing_is_created(slac
     body = resp.get_json()
     assert body["response_action"] == "errors"
     errors = body["errors"]
-    assert errors["customer_email"] == "not an e-mail address: 'not-an-address'"
+    assert errors["customer_email"] == "“not-an-address” is not an e-mail address."
     assert "outside the 30-day return window" in errors["delivered_on"]
-    assert "expected an amount like 19.95" in errors["item_unit_price"]
+    assert "is not an amount like 19.95" in errors["item_unit_price"]
     assert "GIFTCARD cannot be returned" in errors["item_sku"]
-    assert errors["customer_name"] == "required"
+    assert errors["customer_name"] == "The customer's name is required."
     assert _count(session_factory) == 0
     assert slack.replies() == []
 
@@ -128,5 +128,5 @@ def test_an_unlinked_submitter_gets_the_reason_in_the_modal(slack, people, sessi
 def test_someone_who_may_not_create_returns_gets_the_reason_in_the_modal(slack, people, session_factory):
     resp = slack.submit("new_return", VALID, user="UWH", private_metadata="{}")
     body = resp.get_json()
-    assert "cannot create returns" in body["errors"]["order_number"]
+    assert "You can't create returns because" in body["errors"]["order_number"]
     assert _count(session_factory) == 0

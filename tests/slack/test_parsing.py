@@ -25,7 +25,14 @@ from integrations.slack.parsing import Command, UsageError, parse, plain_text, s
             Command("move", rma="RMA-1", stage="resolved", text="fine", resolution="store_credit"),
         ),
         ("move RMA-1 resolved refund", Command("move", rma="RMA-1", stage="resolved", resolution="refund")),
-        ("move RMA-1 rejected too late", Command("move", rma="RMA-1", stage="rejected", text="too late")),
+        (
+            "move RMA-1 rejected outside_window 45 days",
+            Command("move", rma="RMA-1", stage="rejected", text="45 days", rejection_reason="outside_window"),
+        ),
+        (
+            "move RMA-1 rejected Final_Sale",
+            Command("move", rma="RMA-1", stage="rejected", rejection_reason="final_sale"),
+        ),
         ("assign RMA-1 me", Command("assign", rma="RMA-1", assignee="me")),
         ("assign RMA-1 none", Command("assign", rma="RMA-1", assignee="nobody")),
         ("assign RMA-1 <@U024BE7LH|bob>", Command("assign", rma="RMA-1", assignee="U024BE7LH")),

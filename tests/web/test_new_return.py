@@ -199,35 +199,37 @@ def test_an_empty_extra_item_row_is_ignored(client, session, now, cs):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"customer_email": "eva at example.nl"}, "customer_email", "not an e-mail address: 'eva at example.nl'"),
-        ({"customer_email": ""}, "customer_email", "required"),
-        ({"order_number": "   "}, "order_number", "required"),
-        ({"customer_name": "x" * 201}, "customer_name", "at most 200 characters (got 201)"),
+        ({"customer_email": "eva at example.nl"}, "customer_email", "“eva at example.nl” is not an e-mail address."),
+        ({"customer_email": ""}, "customer_email", "The customer's e-mail address is required."),
+        ({"order_number": "   "}, "order_number", "The order number is required."),
+        ({"customer_name": "x" * 201}, "customer_name", "The customer's name is 201 characters long; at most 200 fit."),
         (
             {"items-0-reason_code": "teleported"},
             "items-0-reason_code",
-            "unknown reason 'teleported'; reasons are: too_small, too_large, damaged, defective, wrong_item, "
+            "“teleported” is not a return reason; reasons are: too_small, too_large, damaged, defective, wrong_item, "
             "not_as_described, changed_mind, late_delivery, missing_parts",
         ),
-        ({"items-0-reason_code": ""}, "items-0-reason_code", "required"),
-        ({"items-0-sku": "giftcard"}, "items-0-sku", "GIFTCARD cannot be returned (the return policy excludes it)"),
+        ({"items-0-reason_code": ""}, "items-0-reason_code", "The return reason is required."),
+        ({"items-0-sku": "giftcard"}, "items-0-sku", "GIFTCARD cannot be returned: the return policy excludes it."),
         (
             {"items-0-category": "Underwear"},
             "items-0-category",
-            "underwear items cannot be returned (the return policy excludes them)",
+            "underwear items cannot be returned: the return policy excludes them.",
         ),
-        ({"items-0-quantity": "0"}, "items-0-quantity", "must be at least 1, got 0"),
-        ({"items-0-quantity": "1.5"}, "items-0-quantity", "expected a whole number, got '1.5'"),
-        ({"items-0-unit_price": "abc"}, "items-0-unit_price", "expected an amount like 19.95, got 'abc'"),
-        ({"items-0-unit_price": "-1"}, "items-0-unit_price", "expected an amount like 19.95, got '-1'"),
-        ({"items-0-unit_price": "1.999"}, "items-0-unit_price", "at most two decimals, got '1.999'"),
+        ({"items-0-quantity": "0"}, "items-0-quantity", "The quantity must be at least 1 (got 0)."),
+        ({"items-0-quantity": "1.5"}, "items-0-quantity", "The quantity “1.5” is not a whole number."),
+        ({"items-0-unit_price": "abc"}, "items-0-unit_price", "The unit price “abc” is not an amount like 19.95."),
+        ({"items-0-unit_price": "-1"}, "items-0-unit_price", "The unit price “-1” is not an amount like 19.95."),
+        ({"items-0-unit_price": "1.999"}, "items-0-unit_price", "The unit price “1.999” has more than two decimals."),
         (
             {"delivered_on": "2026-02-02"},
             "delivered_on",
-            "outside the 30-day return window (delivered 2026-02-02, 31 days ago)",
+            "Delivered 2026-02-02, 31 days ago: that is outside the 30-day return window.",
         ),
-        ({"delivered_on": "2026-03-06"}, "delivered_on", "2026-03-06 is in the future"),
-        ({"delivered_on": "last week"}, "delivered_on", "expected a date like 2026-03-01, got 'last week'"),
+        ({"delivered_on": "2026-03-06"}, "delivered_on", "The delivery date 2026-03-06 is in the future."),
+        ({"items-0-unit_price": ""}, "items-0-unit_price", "The unit price is required (0 for an item that was free)."),
+        ({"items-0-quantity": " "}, "items-0-quantity", "The quantity is required."),
+        ({"delivered_on": "last week"}, "delivered_on", "The delivery date “last week” is not a date like 2026-03-01."),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None,
 )
@@ -252,7 +254,7 @@ def test_top_level_errors_mark_the_input_for_assistive_technology(client, now, c
     email = tree.by_id("f-customer_email")
     assert email.attrs["aria-invalid"] == "true"
     assert email.attrs["aria-describedby"] == "e-customer_email"
-    assert tree.by_id("e-customer_email").text == "not an e-mail address: 'nope'"
+    assert tree.by_id("e-customer_email").text == "“nope” is not an e-mail address."
 
 
 def test_every_bad_field_is_named_at_once_and_the_typed_values_stay(client, session, now, cs):
@@ -273,10 +275,10 @@ def test_every_bad_field_is_named_at_once_and_the_typed_values_stay(client, sess
     assert resp.status_code == 422
     tree = page(resp)
     assert tree.find(cls="notice-error").text == "Please correct the 4 fields marked below; nothing was saved."
-    assert _error_next_to(tree, "customer_email") == "not an e-mail address: 'nope'"
-    assert _error_next_to(tree, "items-0-quantity") == "must be at least 1, got 0"
-    assert _error_next_to(tree, "items-1-sku") == "GIFTCARD cannot be returned (the return policy excludes it)"
-    assert _error_next_to(tree, "items-1-unit_price") == "expected an amount like 19.95, got 'abc'"
+    assert _error_next_to(tree, "customer_email") == "“nope” is not an e-mail address."
+    assert _error_next_to(tree, "items-0-quantity") == "The quantity must be at least 1 (got 0)."
+    assert _error_next_to(tree, "items-1-sku") == "GIFTCARD cannot be returned: the return policy excludes it."
+    assert _error_next_to(tree, "items-1-unit_price") == "The unit price “abc” is not an amount like 19.95."
     assert _error_next_to(tree, "items-0-sku") is None
     assert tree.by_id("items-1-product_name").attrs["value"] == "Gift card"
     assert tree.by_id("items-1-reason_code").find("option", selected="").attrs["value"] == "changed_mind"
@@ -371,5 +373,5 @@ def test_an_error_in_an_added_row_is_shown_in_that_row(client, session, now, cs)
         },
     )
     tree = page(client.post("/returns/new", data=form, headers=hx(token)))
-    assert _error_next_to(tree, "items-1-reason_code").startswith("unknown reason 'nope'")
+    assert _error_next_to(tree, "items-1-reason_code").startswith("“nope” is not a return reason")
     assert _error_next_to(tree, "items-0-reason_code") is None

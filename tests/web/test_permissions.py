@@ -194,7 +194,7 @@ def test_creating_returns_is_for_customer_service_leads_and_admins(client, sessi
     if not allowed:
         # the one refusal wording the services, the CSV import and Slack use too
         assert re.fullmatch(
-            r"Test User \d+ cannot create returns: “New request” belongs to Customer service; "
+            r"You can't create returns because “New request” belongs to Customer service: "
             r"only its members, leads and admins can\.",
             page(resp).find(cls="lead").text,
         )

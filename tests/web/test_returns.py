@@ -117,8 +117,8 @@ def test_the_detail_lists_every_item_with_its_reason(client, session, workflow, 
     ("delivered_days_ago", "created_days_ago", "expected"),
     [
         (10, 0, "23 Feb 2026 · return window 30 days, 20 days left"),
-        (29, 0, "04 Feb 2026 · return window 30 days, 1 day left"),
-        (30, 0, "03 Feb 2026 · return window 30 days, 0 days left"),
+        (29, 0, "4 Feb 2026 · return window 30 days, 1 day left"),
+        (30, 0, "3 Feb 2026 · return window 30 days, 0 days left"),
         (40, 20, "24 Jan 2026 · return window 30 days, ended 10 days ago"),
         (None, 0, "unknown"),
     ],
@@ -156,14 +156,14 @@ def test_the_facts_show_the_stage_clock_the_promise_and_the_customer(client, ses
     late = make_return(session, workflow, now=now - timedelta(days=15))
     session.commit()
     facts = _facts(page(client.get(f"/returns/{r.rma}", headers=hx())))
-    assert facts["In this stage"] == "1h since Thu 05 Mar 09:00"
-    assert facts["Stage due"] == "Thu 05 Mar 17:00 (in 7h)"  # from 09:00, when customer service opens
-    assert facts["Promised by"] == "Thu 19 Mar 2026"
+    assert facts["In this stage"] == "1h since Thu 5 Mar 09:00 CET"
+    assert facts["Stage due"] == "Thu 5 Mar 17:00 CET (in 7h)"  # from 09:00, when customer service opens
+    assert facts["Promised by"] == "19 Mar 2026"
     assert facts["Assignee"] == "nobody"
     assert facts["Order"] == "ORD-777"
     assert facts["Customer"] == "Sanne de Vries · mila@example.nl · de"
     late_facts = _facts(page(client.get(f"/returns/{late.rma}", headers=hx())))
-    assert late_facts["Promised by"] == "Wed 04 Mar 2026 promise broken"
+    assert late_facts["Promised by"] == "4 Mar 2026 promise broken"
     assert late_facts["Stage due"].endswith("late)")
 
 
@@ -202,7 +202,7 @@ def test_the_timeline_lists_every_event_with_actor_and_channel(client, session, 
     assert texts[3].endswith("“Stage is late”")
     assert texts[4].endswith("“Waiting for photos”")
     assert texts[6].startswith("test created the return in “New request” cli")
-    assert events[6].find("time").text == "Thu 05 Mar 07:00"
+    assert events[6].find("time").text == "Thu 5 Mar 07:00"
 
 
 # --- comments -----------------------------------------------------------------------------------
@@ -437,11 +437,12 @@ def test_the_move_form_opens_on_the_stage_asked_for(client, session, workflow, n
     form, selected = _move_form(page(client.get(url, headers=hx(target="panel"))))
     assert selected == chosen
     options = {o.attrs["value"]: o.attrs.get("data-requires") for o in form.by_id("to_stage").find_all("option")}
-    assert options == {"resolved": "resolution", "rejected": "note"}  # what each stage needs, for the page
+    assert options == {"resolved": "resolution", "rejected": "reason"}  # what each stage needs, for the page
     assert form.by_id("resolution").attrs["data-required-for"] == "resolution"
+    assert form.by_id("rejection-reason").attrs["data-required-for"] == "reason"
     assert form.by_id("move-note").attrs["data-required-for"] == "note"
     labels = [n.text for n in form.find_all("label")]
-    assert "Reason for the customer" in labels[-1]
+    assert "Extra note for the customer (optional)" in labels[-1]
     assert "Note (optional)" in labels[-1]
 
 
@@ -459,11 +460,20 @@ def test_a_refused_move_keeps_the_stage_the_resolution_and_the_note(client, sess
     _, token = jan
     r = make_return(session, workflow, stage="inspected", now=now)
     session.commit()
-    resp = _post(client, token, r.rma, "move", to_stage="rejected", note=" ", version="1")
+    resp = _post(client, token, r.rma, "move", to_stage="rejected", note="Seal broken", version="1")
     assert resp.status_code == 422
     form, selected = _move_form(page(resp))
     assert selected == ["rejected"]  # not back on "Resolved", the first stage offered
-    assert _field_errors(resp) == ["moving to “Rejected” needs a reason for the customer"]
+    assert _field_errors(resp) == ["Choose the reason the customer reads: moving to “Rejected” needs one."]
+    assert form.by_id("move-note").text == "Seal broken"
+    resp = _post(client, token, r.rma, "move", to_stage="rejected", rejection_reason="other", version="1")
+    form, _ = _move_form(page(resp))
+    assert _field_errors(resp) == [
+        "Write a note for the customer: “Other (explain in the note)” says too little on its own."
+    ]
+    chosen = [o.attrs["value"] for o in form.by_id("rejection-reason").find_all("option") if "selected" in o.attrs]
+    assert chosen == ["other"]  # the reason chosen stays, with its text in the preview
+    assert form.find("q").text == "Onze klantenservice legt hieronder uit waarom."  # the customer reads Dutch
 
     resp = _post(client, token, r.rma, "move", to_stage="resolved", resolution="", note="Kept the box", version="1")
     assert resp.status_code == 422
@@ -509,10 +519,12 @@ def test_resolving_needs_a_resolution(client, session, workflow, now):
     client_user, token = login_as(client, session, team="customer_service")
     resp = _post(client, token, r.rma, "move", to_stage="resolved", version="1")
     assert resp.status_code == 422
-    assert _field_errors(resp) == ["choose how it was resolved: refund, exchange, store_credit"]
+    assert _field_errors(resp) == ["Choose how it was resolved: refund, exchange or store credit."]
     resp = _post(client, token, r.rma, "move", to_stage="resolved", resolution="voucher", version="1")
     assert resp.status_code == 422
-    assert _field_errors(resp) == ["unknown resolution 'voucher'; allowed: refund, exchange, store_credit"]
+    assert _field_errors(resp) == [
+        "“voucher” is not a resolution this shop offers; choose refund, exchange or store credit."
+    ]
     assert state(session, r.rma).stage == "inspected"
 
     resp = _post(client, token, r.rma, "move", to_stage="resolved", resolution="store_credit", version="1")
@@ -529,16 +541,68 @@ def test_rejecting_needs_a_reason_for_the_customer(client, session, workflow, no
     _, token = jan
     r = make_return(session, workflow, now=now)
     session.commit()
-    resp = _post(client, token, r.rma, "move", to_stage="rejected", note="  ", version="1")
-    assert resp.status_code == 422
-    assert _field_errors(resp) == ["moving to “Rejected” needs a reason for the customer"]
-    assert state(session, r.rma).stage == "new"
-
     resp = _post(client, token, r.rma, "move", to_stage="rejected", note="Delivered 45 days ago", version="1")
+    assert resp.status_code == 422
+    assert _field_errors(resp) == ["Choose the reason the customer reads: moving to “Rejected” needs one."]
+    resp = _post(client, token, r.rma, "move", to_stage="rejected", rejection_reason="late", version="1")
+    assert resp.status_code == 422
+    assert _field_errors(resp) == [
+        "There is no rejection reason “late”; reasons are: outside_window, used_or_damaged, final_sale, "
+        "no_proof_of_purchase, missing_parts, other."
+    ]
+    assert state(session, r.rma).stage == "new"
+    assert list(state(session, r.rma).event_kinds) == ["created"]
+
+    resp = _post(
+        client,
+        token,
+        r.rma,
+        "move",
+        to_stage="rejected",
+        rejection_reason="outside_window",
+        note="Delivered 45 days ago",
+        version="1",
+    )
     assert resp.status_code == 200
     event = page(resp).find("li", cls="event-closed")
+    assert "· Outside the return window" in event.text  # the timeline names the reason
     assert event.find(cls="event-note").text == "“Delivered 45 days ago”"
     assert state(session, r.rma).stage == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "text"),
+    [
+        ("de-DE", "German", "Die Artikel wurden im Ausverkauf gekauft; nach unseren Rückgaberegeln"),
+        ("nl", "Dutch", "De artikelen zijn gekocht als eindverkoop; volgens ons retourbeleid"),
+        ("fr", "English", "The items were bought as final sale, which our return policy excludes"),
+    ],
+)
+def test_the_reject_form_says_what_the_customer_reads_and_in_which_language(
+    client, session, workflow, now, jan, locale, language, text
+):
+    r = make_return(session, workflow, now=now, customer_locale=locale)
+    session.commit()
+    form, _ = _move_form(page(client.get(f"/returns/{r.rma}?move_to=rejected", headers=hx(target="panel"))))
+    select = form.by_id("rejection-reason")
+    assert select.attrs["name"] == "rejection_reason"
+    assert select.attrs["aria-describedby"] == "reason-preview"
+    options = select.find_all("option")
+    assert [o.text for o in options] == [
+        "Choose a reason…",
+        "Outside the return window",
+        "Used or damaged by the customer",
+        "Final-sale item",
+        "No proof of purchase",
+        "Parts or accessories missing",
+        "Other (explain in the note)",
+    ]
+    final_sale = next(o for o in options if o.attrs["value"] == "final_sale")
+    assert final_sale.attrs["data-text"].startswith(text)  # the preview board.js shows, in the customer's language
+    preview = form.by_id("reason-preview")
+    assert f"The customer gets an e-mail in {language} and sees on their status page" in preview.text
+    assert form.find("q").attrs["lang"] == locale[:2] if language != "English" else form.find("q").attrs["lang"] == "en"
+    assert f"Sent to the customer word for word, under the reason: write it in {language}." in form.text
 
 
 @pytest.mark.parametrize(("closed", "back_to"), [("resolved", "inspected"), ("rejected", "new")])
@@ -638,8 +702,8 @@ def test_a_stale_version_is_refused_naming_who_changed_it(client, session, workf
     resp = _post(client, token, r.rma, action, version=loaded, **form)
     assert resp.status_code == 409
     assert _notice(resp) == (
-        f"{r.rma} was changed by Bob Smith (claimed, 05 Mar 09:00 UTC) after you loaded it; "
-        "reload to see the change and try again."
+        f"{r.rma} was changed by Bob Smith (claimed, Thu 5 Mar 10:00 CET) after you opened it; nothing was changed. "
+        "The panel now shows the change; check it and try again."
     )
     assert page(resp).by_id("detail").attrs["data-version"] == str(before.version)  # the retry uses the new one
     assert state(session, r.rma) == before

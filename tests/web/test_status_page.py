@@ -59,7 +59,7 @@ PATHS = {
         ("inspected", {}),
         ("resolved", {"resolution": "refund"}),
     ],
-    "rejected": [("rejected", {"note": "The tags were removed"})],
+    "rejected": [("rejected", {"rejection_reason": "used_or_damaged", "note": "The tags were removed"})],
 }
 # one day per step: created 5 March, then 6, 7, 8, ... March
 DAYS = {"en": ["March {d}, 2026"], "nl": ["{d} maart 2026"], "de": ["{d}. März 2026"]}
@@ -178,9 +178,7 @@ def test_the_status_page_tells_where_the_return_is(session, session_factory, wor
     last_day = 5 + len(path) - 1
     assert _status_now(page) == NOW_TEXT[lang][stage].format(date=_day(lang, last_day))
     expected_steps = [f"{_day(lang, 5 + i)} {STEP[lang][key]}" for i, key in enumerate(path)]
-    if stage == "rejected":
-        expected_steps[-1] += ": The tags were removed"
-    assert _steps(page) == expected_steps
+    assert _steps(page) == expected_steps  # a rejection's reason shows under the status (test_status_reasons.py)
     visible = _text(page)
     for chrome in CHROME[lang]:
         assert chrome.format(name="Sanne de Vries", rma=r.rma, order="ORD-61001") in visible
@@ -623,3 +621,25 @@ def test_the_wrong_link_page_passes_axe_on_a_desktop_and_a_phone(chromium, serve
     _check_in_browser(
         chromium, f"{served}/status/{'W' * 32}?lang={lang}", lang=lang, status=404, shot=f"status-not-found-{lang}"
     )
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_approved_status_page_with_the_return_address_passes_axe(
+    chromium, live_server, runtime, session, session_factory, workflow, clock
+):
+    from hub.workflow import Shop
+
+    shop = replace(
+        workflow, shop=Shop(("Beispiel-Shop — Retouren", "Industrieweg 12", "1234 AB Amsterdam", "Niederlande"))
+    )
+    r = make_return(session, shop, now=clock(), customer_locale="de", customer_name="Lena Schmidt")
+    session.commit()
+    move(session_factory, shop, r.rma, "approved", now=clock.advance(days=1))
+    live_server.current = create_app(runtime=replace(runtime, workflow=shop), TESTING=True)
+    try:
+        _check_in_browser(
+            chromium, f"{live_server.url}/status/{r.status_token}", lang="de", status=200, shot="status-de-approved"
+        )
+    finally:
+        live_server.current = None

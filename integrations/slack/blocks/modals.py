@@ -141,7 +141,7 @@ def modal_errors(field_errors: Mapping[str, str], fields: Mapping[str, str], fal
     return errors
 
 
-MOVE_FIELDS = {"resolution": "resolution", "note": "note"}
+MOVE_FIELDS = {"resolution": "resolution", "rejection_reason": "rejection_reason", "note": "note"}
 
 
 def move_modal(
@@ -152,22 +152,28 @@ def move_modal(
     needs_resolution: bool,
     needs_note: bool,
     private_metadata: str,
+    rejection_reasons: Sequence[tuple[str, str]] = (),
 ) -> Block:
-    """The modal a Move button opens when the stage needs a resolution or a reason."""
+    """The modal a Move button opens when the stage needs a resolution or a reason.
+
+    `rejection_reasons` (key, label): the stage tells the customer why; the customer reads the chosen reason in
+    their language, and the note as typed."""
     blocks: list[Block] = [section(f"Move *{esc(rma)}* to “{esc(stage_name)}”.")]
     if needs_resolution:
         blocks.append(
             _select("resolution", "How was it resolved?", [(r, r.replace("_", " ").capitalize()) for r in resolutions])
         )
-    blocks.append(
-        _input(
-            "note",
-            "Reason for the customer" if needs_note else "Note",
-            optional=not needs_note,
-            multiline=True,
-            max_length=5000,
+    if rejection_reasons:
+        blocks.append(_select("rejection_reason", "Reason the customer reads", list(rejection_reasons)))
+    label = "Reason for the customer" if needs_note else "Extra note for the customer" if rejection_reasons else "Note"
+    blocks.append(_input("note", label, optional=not needs_note, multiline=True, max_length=5000))
+    if rejection_reasons:
+        blocks.append(
+            context(
+                "The customer gets an e-mail in their own language with the reason's text, "
+                "and your note word for word (it is not translated)."
+            )
         )
-    )
     return {
         "type": "modal",
         "callback_id": "move_return",

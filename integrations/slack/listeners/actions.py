@@ -82,8 +82,9 @@ def _on_button(
     if to_stage is not None and to_stage not in wf.stages:
         tell(client, where, f"The stage {to_stage!r} no longer exists; nothing was changed.")
         return
-    if to_stage is not None and (wf.stages[to_stage].requires_resolution or wf.stages[to_stage].requires_note):
-        open_move_modal(ctx, client, body, where, rma, stage, to_stage)
+    target = wf.stages[to_stage] if to_stage is not None else None
+    if target is not None and (target.requires_resolution or target.requires_note or target.requires_rejection_reason):
+        open_move_modal(ctx, client, body, where, rma, stage, target.key)
         return
     key = f"action:{where.user}:{action.get('action_ts') or body.get('trigger_id')}"
     if snooze_hours is not None:
@@ -122,6 +123,9 @@ def open_move_modal(
         needs_resolution=target.requires_resolution,
         needs_note=target.requires_note,
         private_metadata=json.dumps(meta, separators=(",", ":")),
+        rejection_reasons=[(k, why.label) for k, why in wf.rejection_reasons.items()]
+        if target.requires_rejection_reason
+        else (),
     )
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)

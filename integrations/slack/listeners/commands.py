@@ -216,10 +216,13 @@ def _change(inv: Invocation, change: Change, *, note: str | None = None) -> Outc
 
 
 def move(inv: Invocation) -> None:
-    """`/returns move RMA <stage> [resolution | reason]`."""
+    """`/returns move RMA <stage> [resolution | reason [note]]`."""
     cmd = inv.cmd
-    reason = cmd.text or None
-    _change(inv, changes.move_change(inv.ctx, cmd.stage, resolution=cmd.resolution or None, note=reason), note=reason)
+    note = cmd.text or None
+    change = changes.move_change(
+        inv.ctx, cmd.stage, resolution=cmd.resolution or None, rejection_reason=cmd.rejection_reason or None, note=note
+    )
+    _change(inv, change, note=note)
 
 
 class _Unresolved(Exception):

@@ -114,7 +114,13 @@ def submit_move(ctx: SlackContext, ack: Ack, body: dict[str, Any], view: dict[st
         ack(response_action="errors", errors={"note": f"The stage {to_stage!r} no longer exists."})
         return
     values = view_values(view)
-    change = move_change(ctx, to_stage, resolution=values.get("resolution") or None, note=values.get("note") or None)
+    change = move_change(
+        ctx,
+        to_stage,
+        resolution=values.get("resolution") or None,
+        rejection_reason=values.get("rejection_reason") or None,
+        note=values.get("note") or None,
+    )
     outcome = apply_change(
         ctx, person, f"view:{view['id']}", rma, change, expect_stage=meta.get("stage"), announce=False
     )
