@@ -1,6 +1,6 @@
 """Benchmark the board: server time of GET /board, a move from the board, an idle change-feed poll, and searches.
 
-Run: .venv/bin/python bench/board.py [--sizes 1000,10000,100000] [--runs 30] [--closed N] [--database-url URL]
+Run: .venv/bin/python bench/board.py [--sizes 1000,10000,100000] [--runs 30] [--closed N] [--database-url URL [--reuse]]
 Builds a fresh database per size (a SQLite file under a temp folder, or the PostgreSQL database of
 --database-url, which it empties first; rows bulk-inserted, not through the services, so set-up stays quick),
 then times requests through the Flask app in-process: server time, no network. Sizes are open returns;
@@ -18,23 +18,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import fill, fresh_runtime, tracking_number
+from common import NOW, existing_runtime, fill, fresh_runtime, tracking_number
 from sqlalchemy import select
 
 from hub.accounts.models import User
 from hub.app import create_app
+from hub.returns import queries
 from hub.returns.models import Return
+from hub.returns.queries import BoardFilters
 
 
 def timed(fn, runs: int) -> float:
     """Median milliseconds of fn() over runs (after one warm-up)."""
-    fn()
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return statistics.median(samples)
+    return statistics.median(samples_of(fn, runs))
 
 
 def samples_of(fn, runs: int) -> list[float]:
@@ -68,11 +64,13 @@ def searches(n: int, closed: int) -> dict[str, tuple[str, str]]:
     }
 
 
-def bench(n: int, runs: int, folder: Path, closed: int, database_url: str | None) -> dict:
+def bench(n: int, runs: int, folder: Path, closed: int, database_url: str | None, reuse: bool = False) -> dict:
     """Median server times for one database size, and median and p95 of each search."""
     t0 = time.perf_counter()
-    rt = fresh_runtime(database_url or f"sqlite:///{folder / f'board-{n}.sqlite3'}")
-    fill(rt, n, closed=closed)
+    rt = existing_runtime(database_url, n + closed) if database_url and reuse else None
+    if rt is None:
+        rt = fresh_runtime(database_url or f"sqlite:///{folder / f'board-{n}.sqlite3'}")
+        fill(rt, n, closed=closed)
     setup = time.perf_counter() - t0
     app = create_app(runtime=rt, WTF_CSRF_ENABLED=False)
     client = app.test_client()
@@ -103,6 +101,18 @@ def bench(n: int, runs: int, folder: Path, closed: int, database_url: str | None
 
         return get
 
+    def lookup(q: str):
+        """The search itself: every column's counts and first page of cards, without rendering them."""
+        filters = BoardFilters(q=q)
+        user_id = int(session_id.split(":")[0])
+
+        def find() -> None:
+            with rt.session_factory() as s:
+                columns = queries.board(s, rt.workflow, filters, user_id=user_id, now=NOW)
+            assert sum(c.count for c in columns) > 0, q
+
+        return find
+
     def poll() -> None:
         r = client.get("/board/changes?after=999999999")
         assert r.status_code == 200
@@ -125,6 +135,7 @@ def bench(n: int, runs: int, folder: Path, closed: int, database_url: str | None
         "move_ms": timed(move, runs - 1),
         "poll_ms": timed(poll, runs),
         "searches": {name: samples_of(search(q, expect), runs) for name, (q, expect) in searches(n, closed).items()},
+        "lookups": {name: samples_of(lookup(q), runs) for name, (q, _) in searches(n, closed).items()},
     }
     rt.engine.dispose()
     return result
@@ -137,27 +148,37 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="timed requests per measurement")
     parser.add_argument("--closed", type=int, default=0, help="closed returns besides the open ones")
     parser.add_argument("--database-url", help="a PostgreSQL database to use (emptied!) instead of SQLite files")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --database-url: keep a database an earlier run filled with as many returns (its moves included)",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     print(f"{'open returns':>12} {'GET /board':>11} {'filtered':>9} {'move':>8} {'feed poll':>10}   (median ms)")
     found = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            r = bench(n, args.runs, Path(tmp), args.closed, args.database_url)
+            r = bench(n, args.runs, Path(tmp), args.closed, args.database_url, args.reuse)
             print(
                 f"{n:>12,} {r['board_ms']:>11.1f} {r['filtered_ms']:>9.1f} {r['move_ms']:>8.1f} "
                 f"{r['poll_ms']:>10.1f}   (set-up {r['setup_s']:.1f} s)",
                 flush=True,
             )
-            found.append((n, r["searches"]))
-    print(f"\nsearch: GET /board?q=... (htmx fragment), {args.runs} runs each; returns = open + {args.closed:,} closed")
-    print(f"{'returns':>12} {'search':<16} {'typed':<20} {'median ms':>10} {'p95 ms':>8}")
-    for n, results in found:
+            found.append((n, r["searches"], r["lookups"]))
+    print(f"\nsearch, {args.runs} runs each; returns = open + {args.closed:,} closed")
+    print("  request: GET /board?q=... (the htmx fragment, up to 50 cards rendered per column)")
+    print("  search: the same counts and first pages of cards from the database, not rendered")
+    head = f"{'request median':>15} {'p95':>7} {'search median':>14} {'p95':>7}"
+    print(f"{'returns':>12} {'search':<16} {'typed':<20} {head}")
+    for n, results, lookups in found:
         typed = searches(n, args.closed)
         for name, samples in results.items():
+            bare = lookups[name]
             print(
                 f"{n + args.closed:>12,} {name:<16} {typed[name][0]:<20} "
-                f"{statistics.median(samples):>10.1f} {p95(samples):>8.1f}"
+                f"{statistics.median(samples):>15.1f} {p95(samples):>7.1f} "
+                f"{statistics.median(bare):>14.1f} {p95(bare):>7.1f}"
             )
 
 

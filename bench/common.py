@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy import insert, text
 
 from hub.accounts.models import Role
@@ -25,6 +26,22 @@ from hub.workflow.calendar import due_at, due_soon_at
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # a Thursday, inside working hours
 SKUS = [f"SKU-{i:04d}" for i in range(300)]
+
+
+def existing_runtime(database_url: str, returns: int) -> Runtime | None:
+    """A runtime on a database a previous run filled with exactly this many returns, or None (fill anew)."""
+    settings = Settings.from_env({}, database_url=database_url, secret_key="bench")
+    rt = Runtime.from_settings(settings, load_workflow())
+    rt.clock = lambda: NOW
+    try:
+        with rt.engine.connect() as conn:
+            found = conn.execute(text("SELECT count(*) FROM returns")).scalar()
+    except sqlalchemy_exc.DBAPIError:  # no schema yet: fill anew
+        found = None
+    if found != returns:
+        rt.engine.dispose()
+        return None
+    return rt
 
 
 def fresh_runtime(database_url: str) -> Runtime:

@@ -6,10 +6,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, UnaryExpression, and_, case, func, or_, select, true, type_coerce
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.types import NullType
 
 from hub.accounts.models import User
 from hub.core.errors import NotFound
@@ -53,7 +54,10 @@ COLUMN_SORTS = {
 }
 DEFAULT_SORT = "priority"
 PROMISE_SOON = timedelta(days=3)  # a card warns when the promise to the customer is this close
-CLOSED_WINDOW_DAYS = 14  # closed columns show what was closed recently, newest first
+CLOSED_WINDOW_DAYS = 14
+# a search that finds more returns than this is not a lookup: the board shows this many of them and asks for
+# another word, instead of reading tens of thousands of rows while someone types "jea"
+SEARCH_LIMIT = 2000  # closed columns show what was closed recently, newest first
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ class Column:
     due_soon: int
     cards: list[Card]
     offset: int = 0
+    partial: bool = False  # a search found more than SEARCH_LIMIT returns: counted from SEARCH_LIMIT of them
 
     @property
     def has_more(self) -> bool:
@@ -365,7 +370,7 @@ def column_page(
     the rest; `offset` counts through both, so "show more" never shows a card twice.
     """
     if filters.searching:
-        matches = _search_matches_of(session, [stage], filters, user_id=user_id, now=now)[stage.key]
+        matches = _search_matches_of(session, [stage], filters, user_id=user_id, now=now)[0][stage.key]
         return _cards_in_order(session, matches[offset : offset + limit])
     stmt = _filtered(_stage_scope(_card_select(), stage, filters, now), filters, user_id, now)
     order = _column_order(stage, filters.sort_of(stage.key))
@@ -457,23 +462,33 @@ def board(
 # --- a search: its matches read once per request -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Match:
-    """A return a search found: what its column's counts and order need, without the card."""
+class _Match(NamedTuple):
+    """A return a search found: what its column's counts and order need, without the card.
+
+    The times are as the driver gives them (a datetime on PostgreSQL, an ISO text in UTC on SQLite: both
+    sort in time order), not converted: a broad search finds tens of thousands of rows.
+    """
 
     id: int
     stage: str
-    closed_at: datetime | None
-    stage_entered_at: datetime
-    stage_due_at: datetime | None
-    stage_warn_at: datetime | None
+    is_open: bool
+    overdue: int
+    due_soon: int
     priority: int
+    closed_at: Any
+    stage_entered_at: Any
+    stage_due_at: Any
+
+
+def _raw(column: Any) -> Any:
+    return type_coerce(column, NullType())
 
 
 def _search_matches_of(
     session: Session, stages: list[Stage], filters: BoardFilters, *, user_id: int | None, now: datetime
-) -> dict[str, list[_Match]]:
-    """Per stage, every return the search finds there, in the column's order.
+) -> tuple[dict[str, list[_Match]], bool]:
+    """Per stage, every return the search finds there, in the column's order; and whether it found more
+    than SEARCH_LIMIT (then only SEARCH_LIMIT of them, in no particular order, are counted and ordered).
 
     One query: a search's matches may be thousands of rows spread over the whole table, and reading them
     once for the counts and the pages of every column is what keeps it fast on PostgreSQL (each count and
@@ -482,38 +497,38 @@ def _search_matches_of(
     stmt = select(
         Return.id,
         Return.stage,
-        Return.closed_at,
-        Return.stage_entered_at,
-        Return.stage_due_at,
-        Return.stage_warn_at,
+        Return.closed_at.is_(None),
+        case((Return.stage_due_at <= now, 1), else_=0),
+        case((_due_soon_expr(now), 1), else_=0),
         Return.priority,
+        _raw(Return.closed_at),
+        _raw(Return.stage_entered_at),
+        _raw(Return.stage_due_at),
     ).where(Return.stage.in_([s.key for s in stages]))
     found: dict[str, list[_Match]] = {s.key: [] for s in stages}
     closed = {s.key for s in stages if s.closed}
-    for row in session.execute(_filtered(stmt, filters, user_id, now)):
-        match = _Match(**row._mapping)
-        if match.stage in closed or match.closed_at is None:  # as _stage_scope, under a search
+    rows = session.execute(_filtered(stmt, filters, user_id, now).limit(SEARCH_LIMIT + 1)).tuples().all()
+    for row in rows[:SEARCH_LIMIT]:
+        match = _Match._make(row)
+        if match.stage in closed or match.is_open:  # as _stage_scope, under a search
             found[match.stage].append(match)
     for stage in stages:
-        found[stage.key].sort(key=_match_order(stage, filters.sort_of(stage.key)))
-    return found
+        key, newest_first = _match_order(stage, filters.sort_of(stage.key))
+        found[stage.key].sort(key=key, reverse=newest_first)
+    return found, len(rows) > SEARCH_LIMIT
 
 
-def _match_order(stage: Stage, sort: str) -> Callable[[_Match], tuple[float, ...]]:
-    """The sort key of _column_order, for matches sorted in Python."""
-
-    def t(when: datetime | None) -> float:
-        return when.timestamp() if when is not None else float("inf")
-
+def _match_order(stage: Stage, sort: str) -> tuple[Callable[[_Match], tuple[Any, ...]], bool]:
+    """The sort key of _column_order for matches sorted in Python, and whether it runs backwards."""
     if stage.closed:
-        return lambda m: (-t(m.closed_at), -m.id)
+        return (lambda m: (m.closed_at is not None, m.closed_at, m.id)), True
     if sort == "age":
-        return lambda m: (t(m.stage_entered_at), m.id)
+        return (lambda m: (m.stage_entered_at, m.id)), False
     if sort == "newest":
-        return lambda m: (-t(m.stage_entered_at), -m.id)
+        return (lambda m: (m.stage_entered_at, m.id)), True
     if sort == "due":
-        return lambda m: (t(m.stage_due_at), m.id)  # none last, as nulls_last()
-    return lambda m: (-m.priority, t(m.stage_entered_at), m.id)
+        return (lambda m: (m.stage_due_at is None, m.stage_due_at or 0, m.id)), False  # none last
+    return (lambda m: (-m.priority, m.stage_entered_at, m.id)), False
 
 
 def _cards_in_order(session: Session, matches: list[_Match]) -> list[Card]:
@@ -532,7 +547,7 @@ def _searched_board(
     with_cards: bool,
 ) -> list[Column]:
     """The board under a search: counts and first pages from one read of the matches."""
-    found = _search_matches_of(session, stages, filters, user_id=user_id, now=now)
+    found, partial = _search_matches_of(session, stages, filters, user_id=user_id, now=now)
     pages = {key: matches[:PAGE_SIZE] for key, matches in found.items()} if with_cards else {}
     cards = cards_for(session, [m.id for page in pages.values() for m in page])
     columns = []
@@ -540,12 +555,10 @@ def _searched_board(
         matches = found[stage.key]
         overdue = due_soon = 0
         if not stage.closed:
-            overdue = sum(1 for m in matches if m.stage_due_at is not None and m.stage_due_at <= now)
-            due_soon = sum(
-                1 for m in matches if m.stage_warn_at is not None and m.stage_warn_at <= now < (m.stage_due_at or now)
-            )
+            overdue = sum(m.overdue for m in matches)
+            due_soon = sum(m.due_soon for m in matches)
         page = [cards[m.id] for m in pages.get(stage.key, []) if m.id in cards]
-        columns.append(Column(stage, len(matches), overdue, due_soon, cards=page))
+        columns.append(Column(stage, len(matches), overdue, due_soon, cards=page, partial=partial))
     return columns
 
 

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from hub.accounts.models import User, initials_of
 from hub.accounts.services import zone_of
 from hub.core.timefmt import short_date, short_time, zone_name
+from hub.returns import queries
 from hub.returns.mentions import MENTION_RE
 from hub.returns.models import Event
 from hub.returns.queries import sla_state
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
             "reason_label": lambda code: wf.reasons.get(code, code.replace("_", " ") if code else ""),
             "team_of": lambda k: wf.team_of(k) if k in wf.stages else None,
             "zone_label": lambda: zone_name(now().astimezone(display_zone())),
+            "search_limit": queries.SEARCH_LIMIT,
         }
 
 

@@ -75,6 +75,24 @@ def test_each_sort_orders_a_column(session, workflow, now, sort, expected):
     assert _page(session, workflow, now, sort=sort) == expected
 
 
+@pytest.mark.parametrize("sort", ["priority", "age", "newest", "due"])
+def test_a_search_orders_a_column_and_pages_through_it_as_the_board_does(session, workflow, now, sort):
+    # a search reads its matches once and orders them in Python (queries._match_order): the same order
+    for i, (hours, priority) in enumerate([(50, 1), (40, 1), (30, 3), (20, 0), (10, 2), (5, 1), (45, 3)]):
+        r = _arrive(session, workflow, f"Zoë Zander {i}", now - timedelta(hours=hours), priority=Priority(priority))
+        r.stage_due_at = None if i == 5 else now + timedelta(hours=(i * 7) % 5)
+    session.flush()
+    whole = _page(session, workflow, now, sort=sort)
+    filters = BoardFilters(sorts=(("approved", sort),), q="zoe zander")
+    stage = workflow.stages["approved"]
+    pages = [
+        column_page(session, workflow, stage, filters, user_id=None, now=now, offset=offset, limit=3)
+        for offset in (0, 3, 6)
+    ]
+    assert [c.customer_name for page in pages for c in page] == whole
+    assert len(whole) == 7
+
+
 def test_returns_new_to_the_user_come_first_and_show_more_shows_each_return_once(session, workflow, now):
     looked = now - timedelta(hours=2)  # when the user last loaded the board
     for i in range(4):

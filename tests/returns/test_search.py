@@ -372,3 +372,19 @@ def test_the_migration_fills_the_search_text_of_existing_returns(engine, session
     assert all(stored.values())
     assert _found(session, workflow, now, "muller") == _rmas(returns, "muller", "muller_old", "muller_recent")
     assert _found(session, workflow, now, "3SABC1234567890") == _rmas(returns, "muller")
+
+
+def test_a_search_that_finds_more_than_the_limit_shows_that_many_and_says_so(session, workflow, now, monkeypatch):
+    # a word in thousands of returns is not a lookup: the board reads SEARCH_LIMIT of them, not every one
+    monkeypatch.setattr(queries, "SEARCH_LIMIT", 3)
+    for name in ("alpha", "bravo", "charlie", "delta", "echo"):
+        make_return(session, workflow, now=now, customer_name=f"Broad {name.capitalize()}")
+    make_return(session, workflow, now=now, customer_name="Someone Else")
+    session.flush()
+    columns = queries.board(session, workflow, BoardFilters(q="broad"), user_id=None, now=now)
+    assert sum(c.count for c in columns) == 3
+    assert all(c.partial for c in columns)
+    assert sum(len(c.cards) for c in columns) == 3
+    narrow = queries.board(session, workflow, BoardFilters(q="broad delta"), user_id=None, now=now)
+    assert [c.customer_name for col in narrow for c in col.cards] == ["Broad Delta"]
+    assert not any(c.partial for c in narrow)

@@ -13,6 +13,7 @@ from hub.accounts.models import Role
 from hub.app import create_app
 from hub.core.db import make_session_factory
 from hub.core.runtime import Runtime
+from hub.returns import queries
 from hub.returns import services as svc
 from hub.returns.drafts import ItemDraft
 from hub.returns.models import Channel
@@ -458,6 +459,24 @@ def test_a_search_too_short_to_look_up_says_so_and_filters_nothing(client, sessi
     assert tree.find(cls="search-problem").text == "Type at least 3 letters or digits to search: “li” is too short."
     assert _all_cards(tree) == rmas
     assert tree.by_id("q").attrs["value"] == "li"
+
+
+def test_a_search_finding_more_than_the_limit_says_the_board_shows_some_of_them(
+    client, session, workflow, now, monkeypatch
+):
+    monkeypatch.setattr(queries, "SEARCH_LIMIT", 2)
+    for name in ("Broad Alpha", "Broad Bravo", "Broad Charlie"):
+        make_return(session, workflow, now=now, customer_name=name)
+    session.commit()
+    login_as(client, session)
+    tree = page(client.get("/board?q=broad"))
+    broad = tree.find(cls="search-broad")
+    assert " ".join(broad.text.split()) == (
+        "More than 2 returns match “broad”: the board shows 2 of them. "
+        "Add a word (a name, an order or tracking number) to narrow the search."
+    )
+    assert tree.by_id("head-new").find("span", cls="count").text == "2+"
+    assert page(client.get("/board?q=broad+bravo")).find(cls="search-broad") is None
 
 
 # --- fragment or page ---------------------------------------------------------------------------
