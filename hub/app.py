@@ -74,6 +74,9 @@ def create_app(
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
+    from hub.web import edge
+
+    edge.init_app(app)  # first: text no field can hold is refused before the CSRF check or the login read it
     csrf.init_app(app)
     htmx.init_app(app)
 

@@ -80,8 +80,10 @@ class BoardFilters:
         if team not in workflow.teams:
             team = None
         assignee = (args.get("assignee") or "").strip() or None
-        if assignee not in (None, "mine", "unassigned") and not re.fullmatch(r"[0-9]{1,15}", str(assignee)):
-            assignee = None  # a made-up value filters nothing
+        if assignee not in (None, "mine", "unassigned") and not (
+            re.fullmatch(r"[0-9]{1,10}", str(assignee)) and 0 < int(str(assignee)) <= 2**31 - 1
+        ):
+            assignee = None  # a made-up value (or an id past the INTEGER column's range) filters nothing
         return cls(
             team=team,
             assignee=assignee,

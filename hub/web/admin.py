@@ -14,7 +14,7 @@ from hub.core.errors import InvalidTransition
 from hub.notifications.outbox import retry_all as retry_all_notifications
 from hub.notifications.outbox import retry_notification
 from hub.notifications.queries import State, outbox_overview
-from hub.web.context import db, now, user
+from hub.web.context import db, now, user, whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -41,13 +41,15 @@ def notifications() -> str:
     return render_template("admin/notifications.html", overview=outbox_overview(db(), now()), State=State)
 
 
-@bp.post("/notifications/<int:notification_id>/retry")
+@bp.post("/notifications/<notification_id>/retry")
 @leads_and_admins
-def retry(notification_id: int) -> Response:
-    """Put a failed, dead or skipped notification back in line now (an id that names none is a 404)."""
+def retry(notification_id: str) -> Response:
+    """Put a failed, dead or skipped notification back in line now (an id that names none is a 404; one that
+    is no id, or past the column's range, a 400)."""
+    nid = whole_number(notification_id, "the notification id", default=0)
     session = db()
     try:
-        n = retry_notification(session, notification_id, now())
+        n = retry_notification(session, nid, now())
     except InvalidTransition as exc:  # sent or being sent since the page was loaded: back to the page, which says so
         session.rollback()
         flash(exc.message, "error")

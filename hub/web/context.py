@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import cast, overload
 
@@ -55,23 +54,28 @@ def actor() -> Actor:
     return Actor.person(user(), Channel.WEB)
 
 
-@overload
-def whole_number(raw: str | None, name: str, *, default: int) -> int: ...
+# ids, event ids and versions are INTEGER columns (32 bits, signed) on both databases
+MAX_ID = 2**31 - 1
 
 
 @overload
-def whole_number(raw: str | None, name: str, *, default: None = None) -> int | None: ...
+def whole_number(raw: str | None, name: str, *, default: int, maximum: int = MAX_ID) -> int: ...
 
 
-def whole_number(raw: str | None, name: str, *, default: int | None = None) -> int | None:
-    """A non-negative whole number from a form or query field; anything else is a 400 that names the field."""
+@overload
+def whole_number(raw: str | None, name: str, *, default: None = None, maximum: int = MAX_ID) -> int | None: ...
+
+
+def whole_number(raw: str | None, name: str, *, default: int | None = None, maximum: int = MAX_ID) -> int | None:
+    """A whole number from 0 to `maximum` (an INTEGER column's largest) from a form, query or path field;
+    anything else is a 400 that names the field."""
     from flask import abort
 
     if raw is None or raw == "":
         return default
-    if not _NUMBER_RE.fullmatch(raw):
+    if not raw.isascii() or not raw.isdigit():
         abort(400, f"{name} must be a whole number, got {raw[:40]!r}")
+    # no int() of a thousand digits: past `maximum`'s own length it is too large anyway
+    if len(raw.lstrip("0")) > len(str(maximum)) or int(raw) > maximum:
+        abort(400, f"{name} must be a whole number from 0 to {maximum}, got {raw[:40]!r}")
     return int(raw)
-
-
-_NUMBER_RE = re.compile(r"[0-9]{1,15}")

@@ -11,11 +11,14 @@ from hub.returns import queries
 from hub.returns.models import Return
 from hub.returns.permissions import may_act_on, stages_reachable
 from hub.returns.queries import BoardFilters
-from hub.web.context import actor, db, now, user, workflow
+from hub.web.context import actor, db, now, user, whole_number, workflow
 
 
 def current_filters() -> BoardFilters:
-    """The board filters of this request's query string."""
+    """The board filters of this request's query string (an assignee id past the column's range is a 400)."""
+    assignee = (request.args.get("assignee") or "").strip()
+    if assignee.isascii() and assignee.isdigit():
+        whole_number(assignee, "assignee")
     return BoardFilters.from_args(request.args, workflow())
 
 

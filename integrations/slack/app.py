@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
 from flask import Flask, Response, request
 from slack_bolt import App
-from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.webhook import WebhookClient
 
 from hub.core.runtime import Runtime
-from integrations.slack import listeners
-from integrations.slack.context import SlackContext, api_url
+from integrations.slack import intake, listeners
+from integrations.slack.context import SLACK_CALL_ERRORS, SlackContext, api_url
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,6 @@ def init_app(flask_app: Flask, runtime: Runtime) -> Callable[[], Response]:
     """Mount the Bolt app at POST /slack/events; returns the view, for the caller to exempt from CSRF."""
     ctx = SlackContext(runtime)
     bolt = create_bolt_app(ctx)
-    handler = SlackRequestHandler(bolt)
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret or "")
 
     def slack_events() -> Response:
@@ -68,10 +71,49 @@ def init_app(flask_app: Flask, runtime: Runtime) -> Callable[[], Response]:
             log.info("refused a request to /slack/events: bad signature or timestamp")
             return Response("invalid request: bad Slack signature or timestamp", 401, mimetype="text/plain")
         try:
-            return handler.handle(request)
-        except ValueError:
-            return Response("invalid request: the body is not what Slack sends", 400, mimetype="text/plain")
+            data = intake.parse_body(body, request.mimetype)
+            refusal = intake.check(data)
+        except intake.Malformed as exc:
+            return _malformed(str(exc))
+        if refusal is not None:
+            return _refuse(ctx, refusal)
+        try:
+            bolt_request = to_bolt_request(request)
+            bolt_request.body = data  # our parse: Bolt's mistakes a command mentioning "payload" for an interaction
+            bolt_request.context = build_context(BoltContext({}), data)
+            return to_flask_response(bolt.dispatch(bolt_request))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a shape the check above let through
+            return _malformed(f"Bolt could not read it ({type(exc).__name__}: {exc})")
 
     flask_app.add_url_rule("/slack/events", "slack.events", slack_events, methods=["POST"])
     flask_app.extensions["hub.slack"] = ctx
     return slack_events
+
+
+def _malformed(why: str) -> Response:
+    """A signed request whose body is not what Slack sends: a 400 and one log line, no traceback."""
+    log.warning("refused a signed request to /slack/events: %s", why[:300])
+    return Response(f"invalid request: the body is not what Slack sends: {why[:300]}", 400, mimetype="text/plain")
+
+
+def _refuse(ctx: SlackContext, refusal: intake.Refusal) -> Response:
+    """Typed text with a control character: the answer in words where it was typed; nothing goes to Bolt."""
+    log.info("refused a %s from Slack: a control character in the typed text", refusal.kind)
+    if refusal.kind == "command":  # the slash command's immediate answer, shown to the person only
+        return _json({"response_type": "ephemeral", "text": refusal.text})
+    if refusal.kind == "view":  # next to each field that holds one, in the open modal
+        return _json({"response_action": "errors", "errors": refusal.fields})
+    if refusal.response_url:  # a button: its clicker is told through the message's response_url, after the ack
+        ctx.executor.submit(_tell, refusal.response_url, refusal.text)
+    return Response("", 200)
+
+
+def _tell(response_url: str, text: str) -> None:
+    try:
+        WebhookClient(response_url, timeout=10).send(text=text, response_type="ephemeral", replace_original=False)
+    except SLACK_CALL_ERRORS as exc:
+        log.warning("could not tell a clicker that their button was refused: %s", exc)
+
+
+def _json(body: dict[str, object]) -> Response:
+    return Response(json.dumps(body), 200, mimetype="application/json")

@@ -295,7 +295,7 @@ def test_retry_all_takes_the_token_in_the_htmx_header(client, session, session_f
     assert _rows(session_factory)[nid][0] is PENDING
 
 
-@pytest.mark.parametrize("bad_id", [999_999, 0, 2**40])
+@pytest.mark.parametrize("bad_id", [999_999, 0])  # past the id column's range: a 400 (test_hostile_input.py)
 def test_retrying_a_notification_that_does_not_exist_is_a_404_and_changes_nothing(
     client, session, session_factory, clock, bad_id
 ):

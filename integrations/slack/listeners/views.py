@@ -89,7 +89,7 @@ def submit_new_return(ctx: SlackContext, ack: Ack, body: dict[str, Any], view: d
         meta = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
         meta = {}
-    if meta.get("response_url"):
+    if isinstance(meta, dict) and meta.get("response_url"):
         text, done = blocks.result_message(outcome.message)
         done.append(blocks.return_actions(outcome.facts, ctx.base_url))
         try:
@@ -107,7 +107,7 @@ def submit_move(ctx: SlackContext, ack: Ack, body: dict[str, Any], view: dict[st
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         rma, to_stage = str(meta["rma"]), str(meta["to"])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):  # TypeError: metadata that is no JSON object
         ack(response_action="errors", errors={"note": "This form is out of date; close it and click again."})
         return
     if to_stage not in ctx.workflow.stages:
