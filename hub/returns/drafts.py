@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from hub.accounts.services import EMAIL_RE
+from hub.core.addresses import MAX_ADDRESS, address_problem
 from hub.core.errors import ValidationFailed
 from hub.returns.models import Priority
 from hub.workflow import Policy, Workflow
@@ -15,6 +15,16 @@ from hub.workflow import Policy, Workflow
 LOCALE_RE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 RMA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # no "/": an RMA is a path segment of its page
 MAX_QUANTITY = 10_000
+# the longest text each field takes: the validator enforces them, the form's and the Slack modal's inputs show them
+MAX_LENGTH = {
+    "rma": 40,
+    "order_number": 60,
+    "customer_name": 200,
+    "customer_email": MAX_ADDRESS,
+    "carrier": 60,
+    "tracking_number": 80,
+}
+MAX_ITEM_LENGTH = {"sku": 64, "product_name": 200, "category": 60, "reason_note": 2000}
 MAX_PRICE = Decimal("100000000")
 
 
@@ -102,14 +112,17 @@ class _Errors(dict[str, str]):
 def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> CleanReturn:
     """Check a new return against the rules and the return policy; ValidationFailed names each bad field."""
     errors = _Errors()
-    rma = errors.text("rma", draft.rma, 40, "The RMA", required=False).upper()
+    rma = errors.text("rma", draft.rma, MAX_LENGTH["rma"], "The RMA", required=False).upper()
     if rma and not RMA_RE.match(rma):
         errors["rma"] = f"The RMA “{rma}” can only use letters, digits and - . _"
-    order = errors.text("order_number", draft.order_number, 60, "The order number")
-    name = errors.text("customer_name", draft.customer_name, 200, "The customer's name")
-    email = errors.text("customer_email", draft.customer_email, 254, "The customer's e-mail address").lower()
-    if email and "customer_email" not in errors and not EMAIL_RE.match(email):
-        errors["customer_email"] = f"“{email}” is not an e-mail address."
+    order = errors.text("order_number", draft.order_number, MAX_LENGTH["order_number"], "The order number")
+    name = errors.text("customer_name", draft.customer_name, MAX_LENGTH["customer_name"], "The customer's name")
+    email = errors.text(
+        "customer_email", draft.customer_email, MAX_LENGTH["customer_email"], "The customer's e-mail address"
+    ).lower()
+    problem = address_problem(email) if email and "customer_email" not in errors else None
+    if problem:
+        errors["customer_email"] = problem
     locale = (draft.customer_locale or "en").strip()
     if not LOCALE_RE.match(locale):
         errors["customer_locale"] = f"The language “{locale}” is not a language code like en or nl."
@@ -118,8 +131,10 @@ def validate_draft(draft: ReturnDraft, workflow: Workflow, today: date) -> Clean
     if priority is None:
         names = ", ".join(p.label for p in Priority)
         errors["priority"] = f"The priority “{draft.priority}” is not one we know; use {names}."
-    carrier = errors.text("carrier", draft.carrier, 60, "The carrier", required=False)
-    tracking = errors.text("tracking_number", draft.tracking_number, 80, "The tracking number", required=False)
+    carrier = errors.text("carrier", draft.carrier, MAX_LENGTH["carrier"], "The carrier", required=False)
+    tracking = errors.text(
+        "tracking_number", draft.tracking_number, MAX_LENGTH["tracking_number"], "The tracking number", required=False
+    )
     if not draft.items:
         errors["items"] = "Add at least one item: a return needs something to return."
     items = [_clean_item(f"items[{i}].", item, workflow, errors) for i, item in enumerate(draft.items)]
@@ -164,9 +179,10 @@ def _clean_delivered_on(value: str | date | None, policy: Policy, today: date, e
 def _clean_item(p: str, item: ItemDraft, workflow: Workflow, errors: _Errors) -> CleanItem:
     """One product line; its errors are keyed `items[i].field`."""
     policy = workflow.policy
-    sku = errors.text(p + "sku", item.sku, 64, "The SKU").upper()
-    product = errors.text(p + "product_name", item.product_name, 200, "The product name")
-    category = errors.text(p + "category", item.category, 60, "The category", required=False).lower() or None
+    limit = MAX_ITEM_LENGTH
+    sku = errors.text(p + "sku", item.sku, limit["sku"], "The SKU").upper()
+    product = errors.text(p + "product_name", item.product_name, limit["product_name"], "The product name")
+    category = errors.text(p + "category", item.category, limit["category"], "The category", required=False).lower()
     if sku and sku in policy.non_returnable_skus:
         errors[p + "sku"] = f"{sku} cannot be returned: the return policy excludes it."
     if category and category in policy.non_returnable_categories:
@@ -178,8 +194,10 @@ def _clean_item(p: str, item: ItemDraft, workflow: Workflow, errors: _Errors) ->
         errors[p + "reason_code"] = "The return reason is required."
     elif reason not in workflow.reasons:
         errors[p + "reason_code"] = f"“{reason}” is not a return reason; reasons are: {', '.join(workflow.reasons)}"
-    note = errors.text(p + "reason_note", item.reason_note, 2000, "The customer's words", required=False) or None
-    return CleanItem(sku, product, qty, price, reason, note, category)
+    note = errors.text(
+        p + "reason_note", item.reason_note, limit["reason_note"], "The customer's words", required=False
+    )
+    return CleanItem(sku, product, qty, price, reason, note or None, category or None)
 
 
 def _clean_quantity(p: str, value: str | int, errors: _Errors) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
@@ -15,7 +16,7 @@ from hub.accounts.models import User
 from hub.core.config import CUSTOMER_LANGUAGES, customer_language
 from hub.core.errors import DomainError, NotFound, ValidationFailed, VersionConflict
 from hub.returns import services as svc
-from hub.returns.drafts import ItemDraft, ReturnDraft
+from hub.returns.drafts import MAX_ITEM_LENGTH, MAX_LENGTH, MAX_QUANTITY, ItemDraft, ReturnDraft
 from hub.returns.models import Priority, Resolution, Return
 from hub.returns.permissions import deny_create, may_act_on, may_create, stages_reachable
 from hub.returns.queries import load_for_detail
@@ -303,6 +304,29 @@ def _draft_from_form() -> ReturnDraft:
     )
 
 
+# what the new-return form shows a field for (the template's inputs): an error for anything else (a generated
+# RMA that collided, a field a service added) goes in the form's notice, so no error is ever invisible
+FORM_FIELDS = frozenset(
+    ("order_number", "customer_name", "customer_email", "customer_locale", "delivered_on", "priority", "items")
+)
+ITEM_FIELD = re.compile(r"items\[(\d+)\]\.(sku|product_name|category|quantity|unit_price|reason_code|reason_note)")
+
+
+def _unplaced(errors: dict[str, str], draft: ReturnDraft) -> dict[str, str]:
+    """The errors the form has no field for."""
+
+    def placed(key: str) -> bool:
+        item = ITEM_FIELD.fullmatch(key)
+        return key in FORM_FIELDS or (item is not None and int(item[1]) < len(draft.items))
+
+    return {k: v for k, v in errors.items() if not placed(k)}
+
+
+def _form_limits() -> dict[str, object]:
+    """The validator's limits, for the inputs' maxlength (one source of truth)."""
+    return {"max_length": MAX_LENGTH, "max_item_length": MAX_ITEM_LENGTH, "max_quantity": MAX_QUANTITY}
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> Response | tuple[str, int]:
     """The new-return form, checked by the same rules as the CSV import."""
@@ -328,7 +352,13 @@ def new() -> Response | tuple[str, int]:
             return redirect(url_for("returns.detail", rma=r.rma))
     template = "returns/_new_form.html" if htmx() else "returns/new.html"
     return render_template(
-        template, draft=draft, errors=errors, Priority=Priority, customer_languages=CUSTOMER_LANGUAGES
+        template,
+        draft=draft,
+        errors=errors,
+        unplaced=_unplaced(errors, draft),
+        Priority=Priority,
+        customer_languages=CUSTOMER_LANGUAGES,
+        **_form_limits(),
     ), status
 
 
@@ -341,4 +371,6 @@ def new_item_row() -> str:
         abort(400, "i must be a number")
     if not 0 < i < MAX_ITEM_ROWS:
         abort(400, f"at most {MAX_ITEM_ROWS} items per return")
-    return render_template("returns/_item_row.html", i=i, item=ItemDraft(unit_price=""), errors={}, oob_add=True)
+    return render_template(
+        "returns/_item_row.html", i=i, item=ItemDraft(unit_price=""), errors={}, oob_add=True, **_form_limits()
+    )

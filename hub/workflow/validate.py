@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.core.addresses import is_one_address, is_several
 from hub.core.config import CUSTOMER_LANGUAGES
 from hub.workflow.model import (
     CHANNELS,
@@ -234,7 +235,9 @@ class Validator:
 
     def _email(self, table: dict[str, Any], key: str, loc: str) -> str | None:
         email: str | None = self.get(table, key, str, loc, required=False)
-        if email is not None and "@" not in email:
+        if email is not None and is_several(email):
+            self.error(f"{loc}.{key}", f"more than one address: {email!r}; give exactly one")
+        elif email is not None and not is_one_address(email):
             self.error(f"{loc}.{key}", f"not an e-mail address: {email!r}")
         return email
 

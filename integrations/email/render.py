@@ -13,8 +13,10 @@ from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
+from hub.core.addresses import is_one_address
 from hub.core.config import Settings, customer_language, templates_dir, translations_dir
 from hub.core.timefmt import short_date, short_time, zone_name, zone_named
+from hub.notifications.delivery import DeliveryError
 from hub.notifications.models import Notification
 from hub.workflow import Workflow
 
@@ -108,7 +110,13 @@ class MailRenderer:
         }
 
     def render(self, n: Notification) -> EmailMessage:
-        """The e-mail for one notification."""
+        """The e-mail for one notification; a permanent DeliveryError when its recipient is not exactly one address
+        (the last line of defence: a "To" such as "x,victim@evil.example" would send it to two)."""
+        if not is_one_address(n.recipient):
+            raise DeliveryError(
+                f"the recipient {n.recipient!r} is not exactly one e-mail address; the {n.kind} message was not sent",
+                permanent=True,
+            )
         lang = customer_language(n.payload.get("locale")) if n.kind == "customer_update" else STAFF_LOCALE
         zone = self.zone_for(n)
         ctx = {**self.context(n), "lang": lang, "zone": zone, "staff": n.kind != "customer_update"}

@@ -130,3 +130,15 @@ def test_someone_who_may_not_create_returns_gets_the_reason_in_the_modal(slack, 
     body = resp.get_json()
     assert "You can't create returns because" in body["errors"]["order_number"]
     assert _count(session_factory) == 0
+
+
+def test_a_comma_in_the_customer_email_is_refused_in_the_modal(slack, people, session_factory):
+    view = _open_modal(slack)
+    typed = {**VALID, "customer_email": "x,victim@evil.example"}
+
+    resp = slack.submit("new_return", typed, user="UCS", private_metadata=view["private_metadata"])
+
+    body = resp.get_json()
+    assert body["response_action"] == "errors"
+    assert body["errors"] == {"customer_email": "“x,victim@evil.example” is more than one address; give exactly one."}
+    assert _count(session_factory) == 0

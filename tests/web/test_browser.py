@@ -963,3 +963,33 @@ def test_search_finds_a_return_closed_long_ago_typed_without_its_accent(
     expect(page.locator(".search-problem")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / f"board-search-empty-{viewport[0]}.png"))
     me.console.assert_clean()
+
+
+def test_a_new_return_error_the_browser_let_through_is_shown_next_to_its_field(
+    open_board, session: Session, base_url: str
+):
+    agent = make_user(session, team="customer_service", name="Carla Service", email="carla@shop.example")
+    session.commit()
+    me = open_board(agent, (1440, 900))
+    page = me.page
+    page.goto(f"{base_url}/returns/new")
+    note = page.locator("#items-0-reason_note")
+    expect(note).to_have_attribute("maxlength", "2000")
+    page.fill("#f-order_number", "ORD-1")
+    page.fill("#f-customer_name", "Eva Jansen")
+    page.fill("#f-customer_email", "eva@example.nl")
+    page.fill("#items-0-sku", "JEANS-32")
+    page.fill("#items-0-product_name", "Jeans")
+    page.fill("#items-0-unit_price", "59.95")
+    page.select_option("#items-0-reason_code", "too_large")
+    note.evaluate("el => { el.value = 'x'.repeat(2001); }")  # past maxlength, as a script or an old browser can
+    page.get_by_role("button", name="Create return").click()
+
+    error = page.locator("#item-0 .field-error")
+    expect(error).to_have_text("The customer's words is 2001 characters long; at most 2000 fit.")
+    expect(error).to_be_visible()
+    expect(page.locator(".notice-error")).to_have_text("Please correct the 1 field marked below; nothing was saved.")
+    assert axe_violations(page) == [], "the new-return form with an error"
+    refused = re.compile(r"(status of 422 .*|Response Status Error Code 422 from )/returns/new")
+    assert [e for e in me.console.errors if not refused.search(e)] == []
+    assert me.console.csp_violations() == []

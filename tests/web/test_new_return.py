@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.accounts.models import Role
 from hub.core.config import CUSTOMER_LANGUAGES
+from hub.returns.drafts import MAX_ITEM_LENGTH, MAX_LENGTH, MAX_QUANTITY
 from hub.returns.models import Channel, Event, Return
 from tests.web.support import (
     count,
@@ -375,3 +376,58 @@ def test_an_error_in_an_added_row_is_shown_in_that_row(client, session, now, cs)
     tree = page(client.post("/returns/new", data=form, headers=hx(token)))
     assert _error_next_to(tree, "items-1-reason_code").startswith("“nope” is not a return reason")
     assert _error_next_to(tree, "items-0-reason_code") is None
+
+
+# --- no invisible errors, limits shown, one address ---------------------------------------------
+
+
+def test_a_comma_in_the_customer_email_is_refused_next_to_the_field(client, session, now, cs):
+    _, token = cs
+    resp = client.post("/returns/new", data={**_form(now, customer_email="x,victim@evil.example"), "csrf_token": token})
+    assert resp.status_code == 422
+    tree = page(resp)
+    expected = "“x,victim@evil.example” is more than one address; give exactly one."
+    assert _error_next_to(tree, "customer_email") == expected
+    assert count(session, Return) == 0
+
+
+def test_a_reason_note_too_long_is_shown_next_to_it(client, session, now, cs):
+    _, token = cs
+    resp = client.post("/returns/new", data={**_form(now, **{"items-0-reason_note": "x" * 2001}), "csrf_token": token})
+    assert resp.status_code == 422
+    tree = page(resp)
+    message = "The customer's words is 2001 characters long; at most 2000 fit."
+    assert _error_next_to(tree, "items-0-reason_note") == message
+    assert [n.text for n in tree.find_all(cls="field-error")] == [message]
+    assert tree.find(cls="notice-error").text == "Please correct the 1 field marked below; nothing was saved."
+    assert count(session, Return) == 0
+
+
+def test_an_error_the_form_has_no_field_for_is_shown_in_its_notice(client, session, now, cs):
+    _, token = cs
+    form = _form(now, tracking_number="T" * 81, customer_email="nope")
+    tree = page(client.post("/returns/new", data={**form, "csrf_token": token}))
+    notice = tree.find(cls="notice-error")
+    assert notice.attrs["role"] == "alert"
+    assert notice.find("p").text == "Nothing was saved. Please correct the 1 field marked below, and:"
+    assert [li.text for li in notice.find_all("li")] == ["The tracking number is 81 characters long; at most 80 fit."]
+    assert _error_next_to(tree, "customer_email") == "“nope” is not an e-mail address."
+    assert count(session, Return) == 0
+
+
+def test_every_text_input_carries_the_length_its_validator_enforces(client, cs):
+    for tree in (page(client.get("/returns/new")), page(client.get("/returns/new/item?i=1", headers=hx()))):
+        form = tree.by_id("new-return") if tree.has_id("new-return") else tree
+        row = form.find(cls="item-row")
+        i = row.attrs["id"].removeprefix("item-")
+        texts = [n for n in form.find_all("input") if n.attrs.get("type", "text") in ("text", "email")]
+        assert texts, "no text inputs"
+        for control in texts:
+            name = control.attrs["name"]
+            field = name.removeprefix(f"items-{i}-")
+            limit = MAX_ITEM_LENGTH.get(field) if name.startswith("items-") else MAX_LENGTH.get(field)
+            if field == "unit_price":  # an amount: its validator reads the number, not its length
+                assert "maxlength" not in control.attrs
+            else:
+                assert control.attrs.get("maxlength") == str(limit), name
+        assert tree.by_id(f"items-{i}-quantity").attrs["max"] == str(MAX_QUANTITY)

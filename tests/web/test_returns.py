@@ -346,7 +346,7 @@ def test_assigning_to_a_deactivated_user_is_refused(client, session, workflow, n
         ("abc", "assignee_id must be a whole number, got 'abc'"),
         ("-1", "assignee_id must be a whole number, got '-1'"),
         ("²", "assignee_id must be a whole number, got '²'"),
-        ("9" * 30, "assignee_id must be a whole number, got '" + "9" * 30 + "'"),
+        ("9" * 30, "assignee_id must be a whole number from 0 to 2147483647, got '" + "9" * 30 + "'"),
     ],
 )
 def test_assigning_to_someone_who_does_not_exist_is_a_bad_request(

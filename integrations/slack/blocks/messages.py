@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -27,6 +28,7 @@ from integrations.slack.blocks.kit import (
 )
 
 MAX_MOVE_BUTTONS = 3
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")  # what alone may go inside <@…>: anything else is shown as text
 SNOOZE_HOURS = 4
 
 LEVELS = {
@@ -101,7 +103,7 @@ def handoff_message(p: HandoffPayload, base_url: str) -> Message:
         f"from {esc(p['from_team_name'])}" if p.get("from_team_name") else f"from “{esc(p.get('from_stage_name'))}”"
     )
     who = f" by {esc(p['actor'])}" if p.get("actor") else ""
-    text = f"{rma} handed to {team} ({p.get('stage_name')}){who}"
+    text = f"{esc(rma)} handed to {esc(team)} ({esc(p.get('stage_name'))}){who}"
     blocks: list[Block] = [
         section(
             f":inbox_tray: *{link(base_url, rma)}* is now *{esc(team)}*'s: "
@@ -123,7 +125,7 @@ def alert_message(p: AlertPayload, base_url: str) -> Message:
     emoji, label = LEVELS.get(str(p.get("level")), (":alarm_clock:", str(p.get("level", "Alert")).replace("_", " ")))
     rma = p["rma"]
     late = f" ({p['late_by']})" if p.get("late_by") else ""
-    text = f"{label}: {rma} in {p.get('stage_name')}{late}"
+    text = f"{esc(label)}: {esc(rma)} in {esc(p.get('stage_name'))}{esc(late)}"
     blocks: list[Block] = [
         header(f"{label}: {rma}"),
         section(
@@ -142,7 +144,7 @@ def alert_message(p: AlertPayload, base_url: str) -> Message:
 def mention_message(p: MentionPayload, base_url: str) -> Message:
     """Someone @mentioned the recipient in a comment."""
     rma = p["rma"]
-    text = f"{p.get('author')} mentioned you on {rma}"
+    text = f"{esc(p.get('author'))} mentioned you on {esc(rma)}"
     body = cut(str(p.get("body", "")), 2000).replace("\n", "\n>")
     blocks = [
         section(
@@ -187,7 +189,7 @@ def digest_message(p: Mapping[str, Any], base_url: str) -> Message:
     )
     totals = {key: int(p.get(f"{key}_count", len(p.get(key) or []))) for key, _, _, _ in sections}
     counts = ", ".join(f"{totals[key]} {label}" for key, _, label, _ in sections)
-    text = f"{team_name} digest for {day}: {p.get('open_count', 0)} open ({counts})"
+    text = f"{esc(team_name)} digest for {esc(day)}: {esc(p.get('open_count', 0))} open ({esc(counts)})"
     blocks: list[Block] = [
         header(f"{team_name} — {day}"),
         section(f"*{esc(p.get('open_count', 0))}* open returns: {esc(counts)}.", block_id="summary"),
@@ -214,8 +216,9 @@ def digest_message(p: Mapping[str, Any], base_url: str) -> Message:
 def activity_message(p: Mapping[str, Any], base_url: str) -> Message:
     """A change someone made from Slack, told to the team that owned the return."""
     rma = p["rma"]
-    who = f"<@{p['actor_slack_id']}>" if p.get("actor_slack_id") else f"*{esc(p.get('actor'))}*"
-    text = f"{p.get('actor')} {p.get('what')} ({rma})"
+    slack_id = str(p.get("actor_slack_id") or "")
+    who = f"<@{slack_id}>" if SLACK_USER_ID.fullmatch(slack_id) else f"*{esc(p.get('actor'))}*"
+    text = f"{esc(p.get('actor'))} {esc(p.get('what'))} ({esc(rma)})"
     blocks = [section(f"{who} {esc(p.get('what'))} — *{link(base_url, rma)}*, {esc(p.get('customer_name'))}")]
     if p.get("note"):
         blocks.append(section(f">{esc(cut(str(p['note']), 1000))}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from hub.returns.drafts import MAX_ITEM_LENGTH, MAX_LENGTH
 from hub.workflow import Workflow
 from integrations.slack.blocks.kit import Block, context, cut, esc, section
 
@@ -90,9 +91,9 @@ def new_return_modal(workflow: Workflow, private_metadata: str) -> Block:
             f"create it: a {policy.return_window_days}-day window from delivery. One product line here; "
             "add more on the board."
         ),
-        _input("order_number", "Order number", max_length=60),
-        _input("customer_name", "Customer name", max_length=200),
-        _input("customer_email", "Customer e-mail", max_length=254),
+        _input("order_number", "Order number", max_length=MAX_LENGTH["order_number"]),
+        _input("customer_name", "Customer name", max_length=MAX_LENGTH["customer_name"]),
+        _input("customer_email", "Customer e-mail", max_length=MAX_LENGTH["customer_email"]),
         _input(
             "customer_locale", "Customer's language", initial="en", hint="A language code: en, nl, …", max_length=10
         ),
@@ -107,16 +108,22 @@ def new_return_modal(workflow: Workflow, private_metadata: str) -> Block:
             "priority", "Priority", [(p, p.capitalize()) for p in ("low", "normal", "high", "urgent")], initial="normal"
         ),
         {"type": "divider"},
-        _input("item_sku", "SKU", max_length=64),
-        _input("item_product_name", "Product", max_length=200),
+        _input("item_sku", "SKU", max_length=MAX_ITEM_LENGTH["sku"]),
+        _input("item_product_name", "Product", max_length=MAX_ITEM_LENGTH["product_name"]),
         _input("item_quantity", "Quantity", initial="1", max_length=6),
         _input("item_unit_price", "Unit price", hint="An amount like 19.95", max_length=12),
         _select("item_reason_code", "Reason", list(workflow.reasons.items())),
-        _input("item_category", "Category", optional=True, max_length=60),
-        _input("item_reason_note", "What the customer says", optional=True, multiline=True, max_length=2000),
+        _input("item_category", "Category", optional=True, max_length=MAX_ITEM_LENGTH["category"]),
+        _input(
+            "item_reason_note",
+            "What the customer says",
+            optional=True,
+            multiline=True,
+            max_length=MAX_ITEM_LENGTH["reason_note"],
+        ),
         {"type": "divider"},
-        _input("carrier", "Carrier", optional=True, max_length=60),
-        _input("tracking_number", "Tracking number", optional=True, max_length=80),
+        _input("carrier", "Carrier", optional=True, max_length=MAX_LENGTH["carrier"]),
+        _input("tracking_number", "Tracking number", optional=True, max_length=MAX_LENGTH["tracking_number"]),
     ]
     return {
         "type": "modal",

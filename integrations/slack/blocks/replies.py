@@ -18,7 +18,7 @@ def detail_message(p: Mapping[str, Any], base_url: str, now: datetime) -> Messag
         state = " · closed" + (f" ({esc(p['resolution']).replace('_', ' ')})" if p.get("resolution") else "")
     elif p.get("overdue"):
         state = " · :alarm_clock: *overdue*"
-    text = f"{rma}: {p.get('customer_name')}, {p.get('stage_name')}"
+    text = f"{esc(rma)}: {esc(p.get('customer_name'))}, {esc(p.get('stage_name'))}"
     blocks: list[Block] = [
         section(
             f"*{link(base_url, rma)}* — {esc(p.get('customer_name'))} ({esc(p.get('customer_email'))})\n"
@@ -52,7 +52,7 @@ def list_message(
     empty: str,
 ) -> Message:
     """A list of returns (mine, a queue, the overdue ones), most urgent first, with a link to the rest."""
-    text = f"{title}: {total}"
+    text = f"{esc(title)}: {total}"
     if not rows:
         return text, [section(f"*{esc(title)}*\n{esc(empty)}")]
     lines = []
@@ -74,4 +74,4 @@ def result_message(text: str, *, ok: bool = True, usage: str | None = None) -> M
     """A short ephemeral answer: done, or what went wrong (with the usage when it helps)."""
     icon = ":white_check_mark:" if ok else ":x:"
     body = f"{icon} {esc(text)}" + (f"\n{usage}" if usage else "")
-    return text, [section(body)]
+    return esc(text), [section(body)]
