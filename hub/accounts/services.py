@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.accounts.models import LoginAttempt, Role, Team, User
+from hub.core.addresses import address_problem
 from hub.core.errors import NotFound, ValidationFailed
 from hub.core.timefmt import zone_named
 from hub.workflow import Workflow
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 # a valid hash of nothing anyone can type, so unknown e-mails cost as much as wrong passwords
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
@@ -49,8 +49,9 @@ def add_user(
     """Create a user; ValidationFailed names each bad field."""
     errors: dict[str, str] = {}
     email = normalize_email(email)
-    if not EMAIL_RE.match(email):
-        errors["email"] = f"not an e-mail address: {email!r}"
+    problem = address_problem(email)
+    if problem:
+        errors["email"] = problem
     elif session.scalar(select(User.id).where(User.email == email)) is not None:
         errors["email"] = f"a user with e-mail {email} already exists"
     if not name.strip():

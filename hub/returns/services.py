@@ -166,8 +166,27 @@ def next_rma(session: Session) -> str:
     return f"RMA-{highest + 1}"
 
 
+# PostgreSQL advisory lock (two int4 keys: a namespace of this app's locks, then the thing locked)
+NUMBERING_LOCK = (0x524D41, 1)  # "RMA", numbering
+
+
+def lock_numbering(session: Session) -> None:
+    """Let one transaction at a time pick generated RMA numbers, until it ends.
+
+    On PostgreSQL a transaction-level advisory lock: the next holder's `next_rma` sees the number the
+    last one committed, so concurrent app servers never pick the same one. SQLite writers already queue
+    for the database's write lock (`BEGIN IMMEDIATE`, hub.core.db).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(*NUMBERING_LOCK)))
+
+
 def _insert_numbered(session: Session, r: Return, *, generated: bool) -> None:
-    """Insert a new return; a generated RMA that another app server took a moment ago is numbered again."""
+    """Insert a new return, numbering it when `generated`; a generated RMA that is taken meanwhile (a
+    typed or imported one, committed while this insert waited) is numbered again, a typed one is refused."""
+    if generated:
+        lock_numbering(session)
+        r.rma = next_rma(session)
     for _ in range(5):
         try:
             with session.begin_nested():
@@ -175,8 +194,10 @@ def _insert_numbered(session: Session, r: Return, *, generated: bool) -> None:
                 session.flush()
             return
         except IntegrityError:
-            if not generated or session.scalar(select(Return.id).where(Return.rma == r.rma)) is None:
+            if session.scalar(select(Return.id).where(Return.rma == r.rma)) is None:
                 raise
+            if not generated:
+                raise ValidationFailed({"rma": f"{r.rma} already exists"}) from None
             r.rma = next_rma(session)
     raise VersionConflict("Could not number the new return: many were created at once; try again.")
 
@@ -225,11 +246,11 @@ def create_return(
     if not may_create(actor, workflow):
         raise deny_create(actor, workflow)
     clean = draft if isinstance(draft, CleanReturn) else validate_draft(draft, workflow, workflow.today(now))
-    rma = clean.rma or next_rma(session)
-    if session.scalar(select(Return.id).where(Return.rma == rma)) is not None:
-        raise ValidationFailed({"rma": f"{rma} already exists"})
+    # a typed RMA that exists is refused; a generated one is picked by _insert_numbered, under its lock
+    if clean.rma and session.scalar(select(Return.id).where(Return.rma == clean.rma)) is not None:
+        raise ValidationFailed({"rma": f"{clean.rma} already exists"})
     stage = workflow.stage(stage_key) if stage_key else workflow.initial_stage
-    r = _new_return(workflow, clean, rma, stage, now)
+    r = _new_return(workflow, clean, clean.rma or "", stage, now)
     _insert_numbered(session, r, generated=not clean.rma)
     record_event(session, r, actor, "created", now=now, to_stage=stage.key)
     session.flush()
@@ -257,9 +278,13 @@ def import_returns(session: Session, workflow: Workflow, actor: Actor, returns: 
     """
     if not may_create(actor, workflow):
         raise deny_create(actor, workflow)
-    made = []
+    made: list[Return] = []
+    locked = False
     for item in returns:
         stage = workflow.stage(item.stage_key) if item.stage_key else workflow.initial_stage
+        if not item.clean.rma and not locked:
+            lock_numbering(session)  # numbers it makes up must not meet a new return's (create_return)
+            locked = True
         r = _new_return(workflow, item.clean, item.clean.rma or next_rma(session), stage, item.created_at)
         session.add(r)
         record_event(session, r, actor, "created", now=item.created_at, to_stage=stage.key)

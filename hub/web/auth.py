@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from hub.accounts.models import LoginAttempt, User
+from hub.accounts.login_limits import claim_attempt, forget_failures
+from hub.accounts.models import User
 from hub.accounts.services import authenticate, normalize_email
 from hub.web.context import db, now
 from hub.web.login import LoginManager, current_user, login_required, login_user, logout_user
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
-
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_IP = 30
-WINDOW = timedelta(minutes=15)
 
 
 def init_app(app: Flask) -> None:
@@ -83,18 +79,6 @@ def _client_ip() -> str:
     return (request.remote_addr or "unknown")[:45]
 
 
-def _too_many_failures(email: str) -> bool:
-    since = now() - WINDOW
-    session = db()
-    by_email = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.at >= since)
-    )
-    by_ip = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == _client_ip(), LoginAttempt.at >= since)
-    )
-    return (by_email or 0) >= MAX_FAILURES_PER_EMAIL or (by_ip or 0) >= MAX_FAILURES_PER_IP
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str | tuple[str, int]:
     """The login form."""
@@ -109,18 +93,17 @@ def login() -> Response | str | tuple[str, int]:
         session = db()
         if not email or not password:
             error, status = "Enter your e-mail address and password.", 400
-        elif _too_many_failures(email):
+        elif not claim_attempt(session, email, _client_ip(), now=now()):
+            session.commit()
             error = "Too many failed attempts. Wait 15 minutes, or ask an admin to reset your password."
             status = 429
         else:
+            session.commit()  # counted as failed, and the lock let go, before the password is checked
             user = authenticate(session, email, password)
             if user is None:
-                session.add(LoginAttempt(email=email, ip=_client_ip(), at=now()))
-                session.execute(delete(LoginAttempt).where(LoginAttempt.at < now() - WINDOW))
-                session.commit()
                 error, status = "Wrong e-mail address or password.", 401
             else:
-                session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+                forget_failures(session, email)
                 session.commit()
                 login_user(user, remember=bool(request.form.get("remember")))
                 return redirect(_safe_next(request.args.get("next")))
