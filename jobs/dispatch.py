@@ -1,8 +1,13 @@
-"""The outbox dispatcher: claims due notifications, delivers them, retries with backoff, never twice.
+"""The outbox dispatcher: claims due notifications, delivers them, retries with backoff.
 
 Claims are rows marked `sending` by one dispatcher in a short transaction (`FOR UPDATE SKIP LOCKED`
 on PostgreSQL; SQLite's write lock serialises claims), so two dispatchers never take the same row.
-A claim left behind by a crashed dispatcher is taken over after `claim_ttl`.
+A dispatcher claims one row at a time and renews its claim every few seconds while the send is in
+progress, so a claim left behind by a crashed dispatcher is one row, taken over after a short `claim_ttl`.
+
+Delivery is at least once, with the same Message-ID: a crash after the far side accepted a message but
+before the row is marked sent, or a server that does not answer the end of a message (delivery unknown,
+tried again only after UNKNOWN_WAIT), can give a second copy.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,15 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.core.config import Settings
 from hub.core.db import unit_of_work, utcnow
 from hub.core.runtime import Runtime
-from hub.notifications.delivery import Adapter, DeliveryError
-from hub.notifications.models import Notification, NotificationStatus
+from hub.notifications.delivery import Adapter, DeliveryError, DeliveryUnknown
+from hub.notifications.models import UNKNOWN_PREFIX, Notification, NotificationStatus
 from hub.workflow import Workflow
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-CLAIM_TTL = timedelta(minutes=5)
+CLAIM_TTL = timedelta(seconds=15)  # a claim not renewed for this long was left by a crashed dispatcher
+RENEW_EVERY = 3.0  # seconds: how often a claim is renewed while its send is in progress
+UNKNOWN_WAIT = timedelta(hours=1)  # the wait after "delivery unknown": the far side may have the message
 
 
 @dataclass
@@ -40,9 +48,11 @@ class DispatchReport:
     retried: int = 0
     dead: int = 0
     skipped: int = 0
+    unknown: int = 0  # no answer after the end of the message: tried again after UNKNOWN_WAIT
 
     def __str__(self) -> str:
-        return f"sent {self.sent}, retrying {self.retried}, dead {self.dead}, skipped {self.skipped}"
+        text = f"sent {self.sent}, retrying {self.retried}, dead {self.dead}, skipped {self.skipped}"
+        return f"{text}, delivery unknown {self.unknown}" if self.unknown else text
 
 
 def backoff(attempts: int) -> timedelta:
@@ -118,11 +128,13 @@ def dispatch(
     *,
     clock: Callable[[], datetime] = utcnow,
     max_attempts: int = 8,
-    batch: int = 50,
+    batch: int = 1,
     worker: str | None = None,
     unavailable: Mapping[str, str] | None = None,
 ) -> DispatchReport:
     """Deliver every notification due now, once; failures wait for their next attempt.
+
+    It claims `batch` rows at a time (one by default: a crash strands no more than the row being sent).
 
     `unavailable` maps a channel that is not configured here to the reason: its notifications are
     marked skipped, not retried forever.
@@ -150,6 +162,37 @@ def _renew(session_factory: sessionmaker[Session], n: Notification, worker: str,
     return _update_claimed(session_factory, n, worker, claimed_at=now)
 
 
+class _KeepClaim:
+    """Renews a claim every RENEW_EVERY seconds while its send is in progress (a send may wait minutes for a
+    mail server's answer), so only a crashed dispatcher's claim goes stale."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], n: Notification, worker: str, clock: Callable[[], datetime]
+    ) -> None:
+        self.session_factory, self.n, self.worker, self.clock = session_factory, n, worker, clock
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"keep-claim-{n.id}", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(RENEW_EVERY):
+            try:
+                if not _renew(self.session_factory, self.n, self.worker, self.clock()):
+                    log.warning(
+                        "notification %s was taken over by another dispatcher while %s sent it", self.n.id, self.worker
+                    )
+                    return
+            except Exception:
+                log.exception("cannot renew the claim on notification %s; trying again", self.n.id)
+
+    def __enter__(self) -> _KeepClaim:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
 def _deliver(
     session_factory: sessionmaker[Session],
     adapters: Mapping[str, Adapter],
@@ -170,10 +213,14 @@ def _deliver(
         log.warning("notification %s was taken over by another dispatcher before %s sent it", n.id, worker)
         return
     try:
-        ref = adapter.send(n)
+        with _KeepClaim(session_factory, n, worker, clock):
+            ref = adapter.send(n)
     except Exception as exc:
         attempts = n.attempts + 1
         message = str(exc) or type(exc).__name__
+        unknown = isinstance(exc, DeliveryUnknown)
+        if unknown and not message.startswith(UNKNOWN_PREFIX):
+            message = f"{UNKNOWN_PREFIX}{message}"
         if not isinstance(exc, DeliveryError):
             log.exception("unexpected error delivering notification %s", n.id)
             message = f"{type(exc).__name__}: {message}"
@@ -195,6 +242,8 @@ def _deliver(
             return
         retry_after = exc.retry_after if isinstance(exc, DeliveryError) else None
         wait = timedelta(seconds=retry_after) if retry_after else backoff(attempts)
+        if unknown:  # the far side may have it: a second copy, if any, comes late and with the same Message-ID
+            wait = max(wait, UNKNOWN_WAIT)
         _finish(
             session_factory,
             n,
@@ -204,7 +253,10 @@ def _deliver(
             last_error=message[:2000],
             next_attempt_at=clock() + wait,
         )
-        report.retried += 1
+        if unknown:
+            report.unknown += 1
+        else:
+            report.retried += 1
         log.warning(
             "notification %s (%s %s) failed, attempt %d, retrying in %s: %s",
             n.id,
@@ -255,7 +307,7 @@ def run_dispatch(runtime: Runtime) -> DispatchReport:
     )
     # one line per run that did something; an idle run every few seconds would drown the log
     log.log(
-        logging.INFO if report.sent + report.retried + report.dead + report.skipped else logging.DEBUG,
+        logging.INFO if report.sent + report.retried + report.dead + report.skipped + report.unknown else logging.DEBUG,
         "outbox dispatch: %s",
         report,
     )

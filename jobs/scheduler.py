@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -42,6 +42,7 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
         args=("outbox-dispatch", run_dispatch, runtime),
         id="outbox-dispatch",
         name="deliver the outbox",
+        next_run_time=datetime.now(UTC),  # a restarted worker delivers at once, not after the first interval
         max_instances=1,
         coalesce=True,
         replace_existing=True,

@@ -32,6 +32,8 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_command: str = DEFAULT_SLACK_COMMAND
     outbox_max_attempts: int = 8
+    smtp_timeout: int = 15  # seconds: connecting and every SMTP command but the end of DATA
+    smtp_data_timeout: int = 600  # seconds: the answer to the end of DATA (RFC 5321 4.5.3.2.6 says 10 minutes)
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
 
     @classmethod
@@ -52,6 +54,8 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
             slack_command=_slash_command(env.get("HUB_SLACK_COMMAND", DEFAULT_SLACK_COMMAND)),
             outbox_max_attempts=_positive_int(env, "HUB_OUTBOX_MAX_ATTEMPTS", 8),
+            smtp_timeout=_positive_int(env, "HUB_SMTP_TIMEOUT", 15),
+            smtp_data_timeout=_positive_int(env, "HUB_SMTP_DATA_TIMEOUT", 600),
             trusted_proxies=_count(env, "HUB_TRUSTED_PROXIES", 0),
         )
         return replace(settings, **overrides) if overrides else settings

@@ -25,3 +25,8 @@ class Adapter(Protocol):
     def send(self, notification: Notification) -> str | None:
         """Deliver it, or raise DeliveryError; may return a reference (a Slack message's ts, a file path)."""
         ...
+
+
+class DeliveryUnknown(DeliveryError):
+    """The far side may or may not have taken the message (e.g. no answer after the end of an e-mail's DATA):
+    the notification waits longer than a failure before it is tried again, with the same Message-ID."""

@@ -23,6 +23,11 @@ class NotificationStatus(enum.Enum):
     SKIPPED = "skipped"  # its channel is not configured here (e.g. Slack without a token)
 
 
+# how last_error begins when the far side may have the message (no answer after the end of an e-mail's DATA):
+# the notification is pending, its next attempt an hour away, and the admin page calls it "unknown"
+UNKNOWN_PREFIX = "delivery unknown: "
+
+
 def new_message_key() -> str:
     """A unique key: the e-mail Message-ID's local part, stable across retries."""
     return uuid.uuid4().hex

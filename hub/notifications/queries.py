@@ -2,7 +2,8 @@
 
 A notification in its first attempt (pending or being sent, no attempt made and no error) is the outbox working;
 one that has had a failed attempt or an error (failed, put back in line, dead or skipped) needs an admin's eye
-until it goes out.
+until it goes out. One whose delivery is unknown (the mail server did not answer the end of the message: it may
+have it) waits an hour for its next attempt, and is left out of "retry all".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from hub.notifications.models import Notification, NotificationStatus
+from hub.notifications.models import UNKNOWN_PREFIX, Notification, NotificationStatus
 
 PAGE_SIZE = 200  # the admin page lists the newest this many; it says so when there are more
 
@@ -23,6 +24,7 @@ class State(enum.Enum):
     """A notification's state as the admin page names it: the stored status, with "pending" split in two."""
 
     FAILED = "failed"  # an attempt failed: pending, its next attempt still ahead
+    UNKNOWN = "unknown"  # delivery unknown (the far side may have it): pending, its next attempt still ahead
     DEAD = "dead"
     SKIPPED = "skipped"
     PENDING = "pending"  # in line for the next dispatch: a first attempt, or one put back in line
@@ -39,11 +41,23 @@ def after_a_failure() -> ColumnElement[bool]:
     return or_(Notification.attempts > 0, Notification.last_error.is_not(None))
 
 
+def _unknown() -> ColumnElement[bool]:
+    return Notification.last_error.startswith(UNKNOWN_PREFIX, autoescape=True)
+
+
 def waiting_for_a_retry(now: datetime) -> ColumnElement[bool]:
-    """Failed: pending after a failure, its next attempt still ahead."""
+    """Failed: pending after a failure (not one whose delivery is unknown), its next attempt still ahead."""
     return and_(
-        Notification.status == NotificationStatus.PENDING, after_a_failure(), Notification.next_attempt_at > now
+        Notification.status == NotificationStatus.PENDING,
+        after_a_failure(),
+        Notification.next_attempt_at > now,
+        or_(Notification.last_error.is_(None), ~_unknown()),
     )
+
+
+def delivery_unknown(now: datetime) -> ColumnElement[bool]:
+    """Delivery unknown: pending after an attempt the far side may have taken, its next attempt still ahead."""
+    return and_(Notification.status == NotificationStatus.PENDING, _unknown(), Notification.next_attempt_at > now)
 
 
 def not_out_after_a_failure() -> ColumnElement[bool]:
@@ -58,6 +72,8 @@ def state_of(n: Notification, now: datetime) -> State:
     """The admin page's name for where a notification is."""
     if n.status is NotificationStatus.PENDING:
         failed = (n.attempts > 0 or n.last_error is not None) and n.next_attempt_at > now
+        if failed and n.last_error is not None and n.last_error.startswith(UNKNOWN_PREFIX):
+            return State.UNKNOWN
         return State.FAILED if failed else State.PENDING
     return State(n.status.value)
 
@@ -94,7 +110,7 @@ class OutboxOverview:
 
     problems: list[Problem]
     total: int
-    counts: list[Count]  # problems first: failed, dead, skipped, pending, sending, sent
+    counts: list[Count]  # problems first: failed, (unknown, when there are some,) dead, skipped, pending, sending, sent
 
     @property
     def retryable(self) -> int:
@@ -103,7 +119,7 @@ class OutboxOverview:
 
     def count(self, state: State) -> int:
         """How many notifications are in this state."""
-        return next(c.count for c in self.counts if c.state is state)
+        return next((c.count for c in self.counts if c.state is state), 0)
 
 
 def outbox_overview(session: Session, now: datetime) -> OutboxOverview:
@@ -114,17 +130,18 @@ def outbox_overview(session: Session, now: datetime) -> OutboxOverview:
     by_status = dict(
         session.execute(select(Notification.status, func.count()).group_by(Notification.status)).tuples().all()
     )
-    failed, total = session.execute(
+    failed, unknown, total = session.execute(
         select(
             func.count().filter(waiting_for_a_retry(now)),
+            func.count().filter(delivery_unknown(now)),
             func.count().filter(not_out_after_a_failure()),
         ).select_from(Notification)
     ).one()
     stored = {State(s.value): by_status.get(s, 0) for s in NotificationStatus}
-    stored[State.FAILED] = failed
-    stored[State.PENDING] -= failed
+    stored[State.FAILED], stored[State.UNKNOWN] = failed, unknown
+    stored[State.PENDING] -= failed + unknown
     return OutboxOverview(
         problems=[Problem(n, state_of(n, now)) for n in rows],
         total=total,
-        counts=[Count(s, stored[s]) for s in State],
+        counts=[Count(s, stored[s]) for s in State if s is not State.UNKNOWN or stored[s]],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from hub.core.config import Settings
@@ -22,7 +23,15 @@ class EmailDelivery:
 
     def __init__(self, settings: Settings, workflow: Workflow) -> None:
         self.renderer = MailRenderer(settings, workflow)
-        self.smtp = SmtpConfig.from_url(settings.smtp_url) if settings.smtp_url else None
+        self.smtp = (
+            replace(
+                SmtpConfig.from_url(settings.smtp_url),
+                timeout=settings.smtp_timeout,
+                data_timeout=settings.smtp_data_timeout,
+            )
+            if settings.smtp_url
+            else None
+        )
         self.folder = settings.instance_dir / "mail"
 
     def describe(self) -> str:

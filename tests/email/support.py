@@ -3,6 +3,7 @@ the outbox as a test reads it."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections import Counter
@@ -56,15 +57,28 @@ class Received:
 
 
 class RecordingHandler:
-    """Records every message; refuses the addresses in `refused` (with their code); accepts AUTH for `credentials`."""
+    """Records every message; refuses the addresses in `refused` (with their code); accepts AUTH for `credentials`.
+
+    A slow or odd server: `rcpt_delay` seconds before answering each RCPT (`rcpts` counts those begun),
+    `answer_delay` seconds between recording a message and answering the end of its DATA (a relay that queues
+    before it answers), `quit_reply` instead of "221 Bye".
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.refused: dict[str, int] = {}
         self.credentials: tuple[str, str] | None = None
+        self.rcpt_delay = 0.0
+        self.rcpts = 0
+        self.answer_delay = 0.0
+        self.quit_reply: str | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        with self.lock:
+            self.rcpts += 1
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         code = self.refused.get(address.lower())
         if code is not None:
             return f"{code} {code // 100}.1.1 <{address}>: mailbox unavailable"
@@ -77,7 +91,12 @@ class RecordingHandler:
         login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
         with self.lock:
             self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message, login))
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return "250 2.0.0 OK: queued"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.quit_reply or "221 Bye"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         if not isinstance(auth_data, LoginPassword) or self.credentials is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -10,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import jobs.dispatch
 from hub.core.db import unit_of_work
 from hub.core.errors import InvalidTransition, PermissionDenied
 from hub.notifications.delivery import DeliveryError
@@ -212,8 +214,9 @@ def test_a_claim_left_by_a_crashed_dispatcher_is_taken_over(
 
 
 class SlowSmtp:
-    """Real delivery that takes 20 s a message; once a batch has taken longer than the claim's time to live,
-    a second dispatcher runs (it takes over the claims it sees as abandoned)."""
+    """Real delivery that takes two thirds of the claim's time to live a message (each renewed before its send);
+    once a batch has taken longer than the claim's time to live, a second dispatcher runs (it takes over the
+    claims it sees as abandoned)."""
 
     channel = "email"
 
@@ -223,7 +226,7 @@ class SlowSmtp:
         self.second_report: DispatchReport | None = None
 
     def send(self, notification: Notification) -> str | None:
-        self.clock.advance(seconds=20)
+        self.clock.advance(CLAIM_TTL * 2 / 3)
         if self.second_report is None and self.clock() - self.started > CLAIM_TTL:
             self.second_report = self.second_dispatcher()
         return self.inner.send(notification)
@@ -409,3 +412,54 @@ def test_an_unexpected_adapter_error_is_retried_with_its_type(session, session_f
     for n in outbox(session_factory, channel="email"):
         assert (n.status, n.attempts, n.last_error) == (NotificationStatus.PENDING, 1, "KeyError: 'payload'")
     assert "unexpected error delivering notification" in caplog.text
+
+
+class LongSend:
+    """Real delivery that takes longer than the claim's time to live (the clock jumps past it), during which a
+    second dispatcher runs: it must see the claim renewed, not abandoned."""
+
+    channel = "email"
+
+    def __init__(self, inner: EmailDelivery, clock, session_factory, second_dispatcher) -> None:
+        self.inner, self.clock, self.session_factory = inner, clock, session_factory
+        self.second_dispatcher = second_dispatcher
+        self.second_report: DispatchReport | None = None
+
+    def send(self, notification: Notification) -> str | None:
+        started = self.clock()
+        self.clock.advance(CLAIM_TTL + timedelta(seconds=1))
+
+        def renewed() -> bool:
+            with self.session_factory() as s:
+                return s.get(Notification, notification.id).claimed_at > started
+
+        deadline = time.monotonic() + 10
+        while not renewed():
+            assert time.monotonic() < deadline, "the claim was not renewed during the send"
+            time.sleep(0.05)
+        if self.second_report is None:
+            self.second_report = self.second_dispatcher()
+        return self.inner.send(notification)
+
+
+def test_a_claim_is_renewed_while_its_send_is_in_progress(
+    session, session_factory, workflow, mail_runtime, smtp, clock, monkeypatch
+):
+    monkeypatch.setattr(jobs.dispatch, "RENEW_EVERY", 0.1)
+    r = _return(session, workflow, clock, customer_email="sanne@example.nl")
+    move(session_factory, workflow, r.rma, "approved", now=clock())
+    email = EmailDelivery(mail_runtime.settings, workflow)
+
+    def second() -> DispatchReport:
+        return dispatch(session_factory, {"email": email}, clock=clock, worker="w2", unavailable={"slack": "off"})
+
+    slow = LongSend(email, clock, session_factory, second)
+    first = dispatch(session_factory, {"email": slow}, clock=clock, worker="w1", unavailable={"slack": "off"})
+
+    # the second dispatcher ran while the first row was being sent for longer than a claim lives: it took the
+    # other rows (not yet claimed: one claim at a time), never the one in progress
+    assert slow.second_report is not None
+    assert (first.sent, slow.second_report.sent, first.sent + slow.second_report.sent) == (1, 1, 2)
+    assert len(smtp.received) == 2
+    assert set(smtp.count_by_message_id().values()) == {1}
+    assert {n.status for n in outbox(session_factory, channel="email")} == {NotificationStatus.SENT}

@@ -1,5 +1,5 @@
 """The outbox (hub.notifications.outbox): a failed, dead or skipped notification is put back in line (one, or all
-at once), a sent one is not.
+at once), a sent one is not, nor by "retry all" one whose delivery is unknown.
 
 (Writing rows with the change that causes them, and delivering them: tests/jobs/test_dispatch.py.)
 """
@@ -80,6 +80,8 @@ def test_retry_all_puts_failed_dead_and_skipped_back_in_line_and_nothing_else(se
             "due": _row(s, at=t, attempts=2, last_error="timed out"),  # in line already
             "sending": _row(s, NotificationStatus.SENDING, at=t, attempts=1, last_error="timed out"),
             "sent": _row(s, NotificationStatus.SENT, at=t, attempts=1),
+            # the server may have it: it waits its hour, "retry all" does not hurry a second copy
+            "unknown": _row(s, at=t + timedelta(minutes=50), attempts=1, last_error="delivery unknown: no answer"),
         }
         s.flush()
         ids = {k: n.id for k, n in rows.items()}
@@ -93,7 +95,7 @@ def test_retry_all_puts_failed_dead_and_skipped_back_in_line_and_nothing_else(se
     assert after[ids["failed"]] == (NotificationStatus.PENDING, 4, at)  # keeps its count, as retry_notification does
     assert after[ids["dead"]] == (NotificationStatus.PENDING, 0, at)
     assert after[ids["skipped"]] == (NotificationStatus.PENDING, 0, at)
-    for k in ("first", "due", "sending", "sent"):
+    for k in ("first", "due", "sending", "sent", "unknown"):
         assert after[ids[k]] == before[ids[k]], k
     with unit_of_work(session_factory) as s:
         assert retry_all(s, at) == 0  # nothing left to retry
