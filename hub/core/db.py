@@ -21,6 +21,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# the largest id, event id or version: they are INTEGER columns (32 bits, signed) on both databases
+MAX_INTEGER = 2**31 - 1
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

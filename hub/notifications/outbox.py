@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from hub.core.db import MAX_INTEGER
 from hub.core.errors import InvalidTransition, NotFound
 from hub.notifications.models import Notification, NotificationStatus
 from hub.notifications.queries import waiting_for_a_retry
-
-MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL: a larger id names no notification
 
 
 def enqueue(
@@ -51,7 +50,7 @@ def retry_notification(session: Session, notification_id: int, now: datetime) ->
     until it goes out.
     """
     # locked (on PostgreSQL), so a dispatcher cannot claim it between this read and the write
-    n = session.get(Notification, notification_id, with_for_update=True) if 0 < notification_id <= MAX_ID else None
+    n = session.get(Notification, notification_id, with_for_update=True) if 0 < notification_id <= MAX_INTEGER else None
     if n is None:
         raise NotFound(f"There is no notification {notification_id}.")
     if n.status in (NotificationStatus.SENT, NotificationStatus.SENDING):

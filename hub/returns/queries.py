@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.types import NullType
 
 from hub.accounts.models import User
+from hub.core.db import MAX_INTEGER
 from hub.core.errors import NotFound
 from hub.returns import search
 from hub.returns.models import Comment, Event, Priority, Resolution, Return, ReturnItem
@@ -81,7 +82,7 @@ class BoardFilters:
             team = None
         assignee = (args.get("assignee") or "").strip() or None
         if assignee not in (None, "mine", "unassigned") and not (
-            re.fullmatch(r"[0-9]{1,10}", str(assignee)) and 0 < int(str(assignee)) <= 2**31 - 1
+            re.fullmatch(r"[0-9]{1,10}", str(assignee)) and 0 < int(str(assignee)) <= MAX_INTEGER
         ):
             assignee = None  # a made-up value (or an id past the INTEGER column's range) filters nothing
         return cls(

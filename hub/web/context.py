@@ -9,6 +9,7 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
+from hub.core.db import MAX_INTEGER
 from hub.core.runtime import Runtime
 from hub.returns.models import Channel
 from hub.returns.permissions import Actor
@@ -54,19 +55,15 @@ def actor() -> Actor:
     return Actor.person(user(), Channel.WEB)
 
 
-# ids, event ids and versions are INTEGER columns (32 bits, signed) on both databases
-MAX_ID = 2**31 - 1
+@overload
+def whole_number(raw: str | None, name: str, *, default: int, maximum: int = MAX_INTEGER) -> int: ...
 
 
 @overload
-def whole_number(raw: str | None, name: str, *, default: int, maximum: int = MAX_ID) -> int: ...
+def whole_number(raw: str | None, name: str, *, default: None = None, maximum: int = MAX_INTEGER) -> int | None: ...
 
 
-@overload
-def whole_number(raw: str | None, name: str, *, default: None = None, maximum: int = MAX_ID) -> int | None: ...
-
-
-def whole_number(raw: str | None, name: str, *, default: int | None = None, maximum: int = MAX_ID) -> int | None:
+def whole_number(raw: str | None, name: str, *, default: int | None = None, maximum: int = MAX_INTEGER) -> int | None:
     """A whole number from 0 to `maximum` (an INTEGER column's largest) from a form, query or path field;
     anything else is a 400 that names the field."""
     from flask import abort
