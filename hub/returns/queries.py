@@ -431,9 +431,11 @@ def board(
     now: datetime,
     with_cards: bool = True,
     new: NewWindow | None = None,
+    only: str | None = None,
 ) -> list[Column]:
-    """Every visible column with exact counts and (unless with_cards is false) its first page of cards."""
-    stages = visible_stages(workflow, filters)
+    """Every visible column with exact counts and (unless with_cards is false) its first page of cards; with
+    `only`, just that stage's column (none when the filters hide it)."""
+    stages = [s for s in visible_stages(workflow, filters) if only is None or s.key == only]
     if filters.searching:
         return _searched_board(session, stages, filters, user_id=user_id, now=now, with_cards=with_cards)
     open_keys = [s.key for s in stages if not s.closed]

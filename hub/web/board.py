@@ -127,15 +127,8 @@ def column_more(stage: str) -> str:
     cards = queries.column_page(
         session, wf, wf.stages[stage], filters, user_id=user().id, now=now(), offset=offset, new=new
     )
-    col = next(
-        (
-            c
-            for c in queries.board(session, wf, filters, user_id=user().id, now=now(), with_cards=False)
-            if c.stage.key == stage
-        ),
-        None,
-    )
-    total = col.count if col else 0
+    col = queries.board(session, wf, filters, user_id=user().id, now=now(), with_cards=False, only=stage)
+    total = col[0].count if col else 0
     return render_template(
         "board/_more.html",
         cards=cards,
