@@ -1,7 +1,8 @@
 """Every model, imported in one place so the metadata is complete."""
 
-from hub.accounts.models import LoginAttempt, Role, Team, User, memberships
-from hub.notifications.models import Notification, NotificationStatus, ProcessedRequest
+from hub.accounts.models import LoginAttempt, LoginSession, Role, Team, User, memberships
+from hub.core.leases import JobRun
+from hub.notifications.models import Notification, NotificationStatus, ProcessedRequest, SendPace
 from hub.returns.models import (
     AlertLevel,
     Channel,
@@ -18,13 +19,16 @@ __all__ = [
     "Channel",
     "Comment",
     "Event",
+    "JobRun",
     "LoginAttempt",
+    "LoginSession",
     "Notification",
     "NotificationStatus",
     "Priority",
     "ProcessedRequest",
     "Resolution",
     "Return",
+    "SendPace",
     "ReturnItem",
     "Role",
     "Team",

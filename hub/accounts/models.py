@@ -106,6 +106,27 @@ def initials_of(name: str | None) -> str:
     return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
 
 
+class LoginSession(Base):
+    """One login on one browser: its cookies carry a random key whose hash is kept here.
+
+    Logging out deletes the row, so a copied session or remember-me cookie stops working at once;
+    "log out everywhere" and a password change delete all of a user's rows.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 (hex) of the key in the cookies
+    remember: Mapped[bool] = mapped_column(default=False)  # a remember-me login, kept for 30 days
+    user_agent: Mapped[str | None] = mapped_column(String(200))  # to tell one's browsers apart on /account
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # updated at most every few minutes
+
+    def __repr__(self) -> str:
+        return f"<LoginSession {self.id} of user {self.user_id}>"
+
+
 class LoginAttempt(Base):
     """A failed login, kept briefly to slow down password guessing (shared by every app server)."""
 

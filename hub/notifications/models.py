@@ -83,3 +83,16 @@ class ProcessedRequest(Base):
 
     def __repr__(self) -> str:
         return f"<ProcessedRequest {self.key}>"
+
+
+class SendPace(Base):
+    """The next moment a rate-limited destination may be sent to (a Slack channel: one message a second),
+    shared by every dispatcher process."""
+
+    __tablename__ = "send_pace"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # e.g. "slack:C0123456"
+    next_at: Mapped[float]  # seconds since the epoch (the dispatchers' clocks must agree: NTP)
+
+    def __repr__(self) -> str:
+        return f"<SendPace {self.key} {self.next_at}>"
