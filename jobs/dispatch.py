@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, Engine, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.config import Settings
@@ -29,6 +29,7 @@ from hub.core.db import unit_of_work, utcnow
 from hub.core.runtime import Runtime
 from hub.notifications.delivery import Adapter, DeliveryError, DeliveryUnknown
 from hub.notifications.models import UNKNOWN_PREFIX, Notification, NotificationStatus
+from hub.notifications.pace import SharedPace
 from hub.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 CLAIM_TTL = timedelta(seconds=15)  # a claim not renewed for this long was left by a crashed dispatcher
 RENEW_EVERY = 3.0  # seconds: how often a claim is renewed while its send is in progress
+SLACK_INTERVAL = 1.0  # seconds between two messages to one Slack channel, across every dispatcher
 UNKNOWN_WAIT = timedelta(hours=1)  # the wait after "delivery unknown": the far side may have the message
 
 
@@ -280,8 +282,11 @@ def _deliver(
     report.sent += 1
 
 
-def channel_adapters(settings: Settings, workflow: Workflow) -> tuple[dict[str, Adapter], dict[str, str]]:
-    """The adapters this installation can deliver through, and why the others are off."""
+def channel_adapters(
+    settings: Settings, workflow: Workflow, engine: Engine | None = None
+) -> tuple[dict[str, Adapter], dict[str, str]]:
+    """The adapters this installation can deliver through, and why the others are off. With an `engine`,
+    Slack's one message a second per channel is kept in the database, shared by every dispatcher."""
     from integrations.email import EmailDelivery
 
     adapters: dict[str, Adapter] = {"email": EmailDelivery(settings, workflow)}
@@ -289,7 +294,8 @@ def channel_adapters(settings: Settings, workflow: Workflow) -> tuple[dict[str, 
     if settings.slack_enabled:
         from integrations.slack.delivery import SlackDelivery
 
-        adapters["slack"] = SlackDelivery(settings, workflow)
+        pace = SharedPace(engine, SLACK_INTERVAL, prefix="slack:") if engine is not None else None
+        adapters["slack"] = SlackDelivery(settings, workflow, throttle=pace)
     else:
         unavailable["slack"] = "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"
     return adapters, unavailable
@@ -297,7 +303,7 @@ def channel_adapters(settings: Settings, workflow: Workflow) -> tuple[dict[str, 
 
 def run_dispatch(runtime: Runtime) -> DispatchReport:
     """One dispatch run with the runtime's settings, workflow and clock (the CLI and the scheduler call this)."""
-    adapters, unavailable = channel_adapters(runtime.settings, runtime.workflow)
+    adapters, unavailable = channel_adapters(runtime.settings, runtime.workflow, runtime.engine)
     report = dispatch(
         runtime.session_factory,
         adapters,

@@ -1,4 +1,10 @@
-"""The scheduler (APScheduler 3): which jobs run when, in the worker or inside the web process."""
+"""The scheduler (APScheduler 3): which jobs run when, in the worker or inside the web process.
+
+Every worker may run it. The outbox dispatch is safe to run anywhere at once (rows are claimed); the delay
+scan (per five minutes), housekeeping (per day) and each team's digest (per local day) run once per slot
+across workers (hub.core.leases). Nothing of the schedule lives only in memory: on start each daily job runs
+at once and does what is due and not yet done, so a digest missed while no worker ran goes out, once.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from hub.core.leases import five_minute_slot, run_once
 from hub.core.runtime import Runtime
 from jobs.delays import run_delay_scan
 from jobs.digests import run_digests
@@ -30,6 +37,23 @@ def _logged(name: str, job: Callable[[Runtime], object], runtime: Runtime) -> No
         job(runtime)
     except Exception:
         log.exception("job %s failed; it runs again at its next time", name)
+
+
+def _once_per(
+    slot: Callable[[datetime], str], name: str, job: Callable[[Runtime], object]
+) -> Callable[[Runtime], None]:
+    """The job, run once per slot however many workers run the scheduler (hub.core.leases.run_once)."""
+
+    def run(runtime: Runtime) -> None:
+        taken = slot(runtime.now())
+        if not run_once(runtime.engine, name, taken, lambda: job(runtime), now=runtime.now):
+            log.debug("%s for %s: done already or running on another worker", name, taken)
+
+    return run
+
+
+def _utc_day(now: datetime) -> str:
+    return now.astimezone(UTC).date().isoformat()
 
 
 def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseScheduler:
@@ -52,9 +76,10 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
         _logged,
         "interval",
         minutes=DELAY_SCAN_MINUTES,
-        args=("delay-scan", run_delay_scan, runtime),
+        args=("delay-scan", _once_per(five_minute_slot, "delay-scan", run_delay_scan), runtime),
         id="delay-scan",
         name="raise delay alerts",
+        next_run_time=datetime.now(UTC),
         max_instances=1,
         coalesce=True,
         replace_existing=True,
@@ -63,9 +88,10 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
     scheduler.add_job(
         _logged,
         CronTrigger(hour=3, minute=17, timezone=UTC),
-        args=("housekeeping", run_housekeeping, runtime),
+        args=("housekeeping", _once_per(_utc_day, "housekeeping", run_housekeeping), runtime),
         id="housekeeping",
         name="forget old delivered notifications",
+        next_run_time=datetime.now(UTC),  # once a day: a day no worker ran at 03:17 is caught up on start
         max_instances=1,
         coalesce=True,
         replace_existing=True,
@@ -84,6 +110,7 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
             args=(f"digest-{team.key}", lambda rt, key=team.key: run_digests(rt, key), runtime),
             id=f"digest-{team.key}",
             name=f"daily digest for {team.name}",
+            next_run_time=datetime.now(UTC),  # a digest due today but missed while no worker ran goes out now
             max_instances=1,
             coalesce=True,
             replace_existing=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -50,8 +50,15 @@ PERMANENT_ERRORS = {
 }
 
 
+class Pace(Protocol):
+    """Waits for a channel's next free slot (hub.notifications.pace.SharedPace keeps it in the database, so
+    every dispatcher process shares it)."""
+
+    def wait(self, channel: str) -> float: ...
+
+
 class ChannelThrottle:
-    """At most one message per `interval` seconds per channel; shared by the adapters of a process."""
+    """At most one message per `interval` seconds per channel, within one process (tests, or no database)."""
 
     def __init__(
         self,
@@ -78,7 +85,7 @@ class ChannelThrottle:
         return delay
 
 
-THROTTLE = ChannelThrottle()  # the dispatcher builds adapters per run: the pace is kept across runs
+THROTTLE = ChannelThrottle()  # without a shared pace: adapters are built per run, the pace is kept across runs
 
 
 def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
@@ -123,12 +130,12 @@ class SlackDelivery:
         settings: Settings,
         workflow: Workflow,
         *,
-        throttle: ChannelThrottle | None = None,
+        throttle: Pace | None = None,
         client: WebClient | None = None,
     ) -> None:
         self.base_url = settings.base_url
         self.workflow = workflow
-        self.throttle = throttle or THROTTLE
+        self.throttle: Pace = throttle or THROTTLE
         # no client-side retries: the dispatcher retries, with backoff, and never loses the message
         self.client = client or WebClient(
             token=settings.slack_bot_token, base_url=api_url(settings), timeout=15, retry_handlers=[]

@@ -71,11 +71,18 @@ def test_a_worker_started_after_a_killed_dispatcher_delivers_the_rest_within_30_
     # one claim at a time: only the row being sent is stranded
     assert sorted(n.status.value for n in rows) == ["pending"] * 8 + ["sending"] + ["sent"] * 3
 
+    first_twelve = {n.id for n in emails}
+    # the worker also runs the delay scan on start: these returns are long overdue by the wall clock, so its
+    # alerts join the outbox; what is checked here is the twelve the killed dispatcher left
     worker = _start(["worker"], env, tmp_path / "worker.log")
     try:
         _wait_for(
             lambda: (
-                all(n.status is NotificationStatus.SENT for n in outbox(session_factory, channel="email"))
+                all(
+                    n.status is NotificationStatus.SENT
+                    for n in outbox(session_factory, channel="email")
+                    if n.id in first_twelve
+                )
                 or worker.poll() is not None
             ),
             40,
@@ -92,6 +99,6 @@ def test_a_worker_started_after_a_killed_dispatcher_delivers_the_rest_within_30_
             worker.wait(10)
     assert delivered_in < 30, f"the rest took {delivered_in:.1f} s"
     counts = smtp.count_by_message_id()
-    assert len(smtp.received) == 12
-    assert set(counts.values()) == {1}
-    assert set(counts) == {f"<{n.message_key}@mail.shop.example>" for n in emails}
+    keys = {f"<{n.message_key}@mail.shop.example>" for n in emails}
+    assert {key: counts.get(key) for key in keys} == dict.fromkeys(keys, 1)
+    assert set(counts.values()) == {1}  # the alerts too: nothing twice

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -92,7 +93,7 @@ def test_a_job_that_raises_is_logged_and_the_next_run_goes_on(session, workflow,
     rma = make_return(session, workflow, stage="received", now=now).rma
     session.commit()
     job = _jobs(build_scheduler(runtime))["delay-scan"]
-    moments = iter([RuntimeError("the database went away"), utc(2026, 3, 6, 9)])
+    moments = itertools.chain([RuntimeError("the database went away")], itertools.repeat(utc(2026, 3, 6, 9)))
 
     def flaky_clock():
         value = next(moments)
@@ -128,3 +129,13 @@ def test_the_wrapper_logs_any_failing_job(runtime, caplog):
         _logged("boom", boom, runtime)
     assert len(calls) == 2
     assert [r.getMessage() for r in caplog.records] == ["job boom failed; it runs again at its next time"] * 2
+
+
+def test_a_starting_worker_runs_the_daily_jobs_and_the_scan_at_once(runtime):
+    """Nothing of the schedule lives only in memory: a digest due today that no worker sent (none ran at its
+    time) goes out when one starts; each job then does only what is due and not done (tests/jobs/test_leases)."""
+    before = datetime.now(UTC)
+    jobs = _jobs(build_scheduler(runtime))
+    for job_id in ("delay-scan", "housekeeping", "digest-customer_service", "digest-logistics", "digest-warehouse"):
+        first = jobs[job_id].next_run_time
+        assert before - timedelta(seconds=1) <= first <= datetime.now(UTC) + timedelta(seconds=1), job_id

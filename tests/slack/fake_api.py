@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -21,6 +21,7 @@ class Call:
     args: dict[str, Any]
     token: str | None
     path: str
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
     def __getitem__(self, key: str) -> Any:
         return self.args[key]

@@ -1,0 +1,101 @@
+"""Slack's one message a second per channel holds across dispatcher processes: the next free moment per
+channel is kept in the database (send_pace), not in each process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+
+from hub.core.db import make_engine, make_session_factory
+from hub.notifications.models import NotificationStatus, SendPace
+from hub.notifications.pace import SharedPace
+from integrations.slack.delivery import SlackDelivery
+from jobs.dispatch import channel_adapters, dispatch
+from tests.slack.test_delivery import _handoff, slack_outbox
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+@pytest.fixture
+def engines(database_url: str, db: Engine) -> Iterator[tuple[Engine, Engine]]:
+    """Two engines on the test database: two dispatcher processes' connections."""
+    first, second = make_engine(database_url), make_engine(database_url)
+    yield first, second
+    first.dispose()
+    second.dispose()
+
+
+def test_two_processes_share_one_pace_per_channel(engines):
+    t = FakeTime()
+    one, two = (SharedPace(e, 1.0, prefix="slack:", clock=t.clock, sleep=t.sleep) for e in engines)
+    assert one.take("#a") == 0
+    assert two.take("#a") == pytest.approx(1.0)  # another process: it waits behind the first
+    assert one.take("#a") == pytest.approx(2.0)
+    assert two.take("#b") == 0  # another channel is not held up
+    t.now += 0.5
+    assert two.wait("#a") == pytest.approx(2.5)  # slots 1, 2 and 3 s from the start are taken
+    assert t.slept == [pytest.approx(2.5)]
+    t.now += 60
+    assert one.take("#a") == 0  # a quiet channel starts at once
+    with make_session_factory(engines[0], read_only=True)() as s:
+        assert set(s.scalars(select(SendPace.key))) == {"slack:#a", "slack:#b"}
+
+
+def test_two_dispatchers_posting_to_one_channel_keep_the_pace_between_them(
+    slack_runtime, session_factory, workflow, new_return, clock, slack_api, engines
+):
+    interval = 0.3
+    for _ in range(6):
+        _handoff(session_factory, workflow, new_return, clock)  # six messages to #returns-warehouse
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def dispatcher(engine: Engine, name: str) -> None:
+        try:
+            adapter = SlackDelivery(slack_runtime.settings, workflow, throttle=SharedPace(engine, interval))
+            barrier.wait(10)
+            dispatch(
+                make_session_factory(engine),
+                {"slack": adapter},
+                clock=clock,
+                worker=name,
+                unavailable={"email": "e-mail is not tested here"},
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=dispatcher, args=(e, f"host-{i}:1")) for i, e in enumerate(engines)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors, errors
+    posts = sorted(c.at for c in slack_api.calls_to("chat.postMessage") if c["channel"] == "#returns-warehouse")
+    assert len(posts) == 6
+    gaps = [b - a for a, b in zip(posts, posts[1:], strict=False)]
+    assert min(gaps) >= interval * 0.9, gaps  # never two in one slot, though two processes sent them
+    rows = slack_outbox(session_factory, kind="handoff")
+    assert {n.claimed_by for n in rows} == {None}
+    assert {n.status for n in rows} == {NotificationStatus.SENT}
+    assert len({n.delivery_ref for n in rows}) == 6
+
+
+def test_the_dispatcher_paces_slack_through_the_database(slack_runtime):
+    adapters, _ = channel_adapters(slack_runtime.settings, slack_runtime.workflow, slack_runtime.engine)
+    throttle = adapters["slack"].throttle  # type: ignore[attr-defined]
+    assert isinstance(throttle, SharedPace)
+    assert (throttle.interval, throttle.prefix) == (1.0, "slack:")
+    assert throttle.engine is slack_runtime.engine
