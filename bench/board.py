@@ -21,6 +21,7 @@ from pathlib import Path
 from common import NOW, existing_runtime, fill, fresh_runtime, tracking_number
 from sqlalchemy import select
 
+from hub.accounts.logins import start_login
 from hub.accounts.models import User
 from hub.app import create_app
 from hub.returns import queries
@@ -75,7 +76,10 @@ def bench(n: int, runs: int, folder: Path, closed: int, database_url: str | None
     app = create_app(runtime=rt, WTF_CSRF_ENABLED=False)
     client = app.test_client()
     with rt.session_factory() as s:
-        session_id = s.scalars(select(User)).first().get_id()  # what a login stores (with its fingerprint)
+        user = s.scalars(select(User)).first()
+        user.attach_login(start_login(s, user, remember=False, user_agent="bench/board.py", now=rt.now()))
+        session_id = user.get_id()  # what a login's cookie carries: the user's id and the login's key
+        s.commit()
         movable = list(s.scalars(select(Return.rma).where(Return.stage == "new").order_by(Return.id).limit(runs + 1)))
     with client.session_transaction() as sess:
         sess["_user_id"] = session_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import Column, Enum, ForeignKey, String, Table
@@ -74,13 +73,21 @@ class User(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        """The id a login session stores: with a fingerprint of the password, so a reset ends old sessions."""
-        return f"{self.id}:{self.session_fingerprint}"
+        """What a login's cookies carry: "<user id>:<key of the login>" (see hub.accounts.logins)."""
+        key = self.login_key
+        if key is None:
+            raise RuntimeError(f"{self!r} carries no login: start one (hub.accounts.logins.start_login) first")
+        return f"{self.id}:{key}"
 
     @property
-    def session_fingerprint(self) -> str:
-        """Changes whenever the password does (a hash of its hash: nothing of the password itself)."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+    def login_key(self) -> str | None:
+        """The key of the login this object was loaded for or logged in with (not stored: its hash is)."""
+        key: str | None = self.__dict__.get("_login_key")
+        return key
+
+    def attach_login(self, key: str) -> None:
+        """Carry this login's key, for the cookies (`get_id`) and to tell this browser's login apart."""
+        self.__dict__["_login_key"] = key  # a plain attribute, no column: the mapper never sees it
 
     @property
     def team_keys(self) -> frozenset[str]:

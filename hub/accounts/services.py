@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from hub.accounts.logins import end_all_logins
 from hub.accounts.models import LoginAttempt, Role, Team, User
 from hub.core.addresses import address_problem
 from hub.core.errors import NotFound, ValidationFailed
@@ -100,8 +101,15 @@ def set_password(session: Session, email: str, password: str) -> User:
     user.password_hash = generate_password_hash(password)
     # a reset lifts the lock-out from failed logins, as the login page promises
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    end_all_logins(session, user.id)  # whoever knew the old password is logged out everywhere
     session.flush()
     return user
+
+
+def log_out_user(session: Session, email: str) -> tuple[User, int]:
+    """End every login of the user with this e-mail, on every browser (a lost laptop): the user and how many."""
+    user = get_user_by_email(session, email)
+    return user, end_all_logins(session, user.id)
 
 
 def set_slack_user_id(session: Session, email: str, slack_user_id: str | None) -> User:

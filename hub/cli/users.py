@@ -1,4 +1,4 @@
-"""`returns-hub user ...`: add users, list them, set passwords and time zones, link them to Slack."""
+"""`returns-hub user ...`: add users, list them, set passwords and time zones, link them to Slack, log them out."""
 
 from __future__ import annotations
 
@@ -106,11 +106,26 @@ def user_set_zone(ctx: Context, email: str, time_zone: str | None, team_default:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given.")
 @pass_ctx
 def user_set_password(ctx: Context, email: str, password: str) -> None:
-    """Set a user's password."""
+    """Set a user's password (this logs them out everywhere)."""
     rt = ctx.ready_runtime()
     try:
         with rt.unit_of_work() as session:
             u = accounts.set_password(session, email, password)
-            click.echo(f"Password changed for {u.email}")
+            click.echo(f"Password changed for {u.email}; they are logged out everywhere.")
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@user.command("logout")
+@click.argument("email")
+@pass_ctx
+def user_logout(ctx: Context, email: str) -> None:
+    """Log a user out on every browser and device (a lost laptop); they log in again with their password."""
+    rt = ctx.ready_runtime()
+    try:
+        with rt.unit_of_work() as session:
+            u, ended = accounts.log_out_user(session, email)
+            logins = "1 login" if ended == 1 else f"{ended} logins"
+            click.echo(f"Logged out {u.email} everywhere: ended {logins}.")
     except DomainError as exc:
         fail(exc.message)

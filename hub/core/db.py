@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -93,21 +95,140 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # writers take the write lock up front, so two of them queue instead of deadlocking;
             # readers (WAL) need no lock at all and never wait for a writer
-            read_only = conn.get_execution_options().get(READ_ONLY)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            options = conn.get_execution_options()
+            if options.get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            elif options.get(NO_WAIT):
+                _begin_immediate_now(conn)
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
+def _begin_immediate_now(conn: Any) -> None:
+    """BEGIN IMMEDIATE without waiting: "database is locked" at once when another writer holds the lock."""
+    waits = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(waits)}")
+
+
 READ_ONLY = "hub_read_only"
+NO_WAIT = "hub_no_wait"  # SQLite: take the write lock only if it is free this moment (write_unless_busy)
+WRITING = "hub_writing"  # Session.info: begin_write() was called in this transaction
+T = TypeVar("T")
+
+
+class WriteWithoutBegin(RuntimeError):
+    """A session made for reading was about to write without begin_write()."""
 
 
 def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit; `read_only` ones take no write lock on SQLite."""
-    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind, expire_on_commit=False)
+    """Sessions that keep loaded objects usable after commit.
+
+    `read_only` ones read first: on SQLite they take no write lock (a reader never waits for a writer), and
+    they write only after begin_write(), which starts the transaction the write goes in.
+    """
+    if not read_only:
+        return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info={READ_ONLY: True})
+
+
+def begin_write(session: Session) -> None:
+    """From here on this transaction writes: call it after reading and validating, right before the change.
+
+    On SQLite it ends the read snapshot and takes the write lock at once (BEGIN IMMEDIATE), so the lock is
+    held only around the write, and what is read from here on (the return and its version, checked again)
+    is current; objects loaded before are reloaded when next used. On PostgreSQL the transaction goes on:
+    rows are locked as they are written, and a return's version catches a lost update.
+    """
+    if session.info.get(WRITING):
+        return
+    if session.new or session.dirty or session.deleted:
+        raise WriteWithoutBegin("begin_write() comes before the first change, not after it")
+    if session.get_bind().dialect.name == "sqlite":
+        if session.in_transaction():
+            session.rollback()  # a snapshot's reads cannot turn into a write once another writer committed
+        session.connection(execution_options={READ_ONLY: False})
+    session.info[WRITING] = True
+
+
+def check_then_write(session: Session, change: Callable[[], T]) -> T:
+    """Run `change` (a service call on `session`) first in the read transaction, then again to write.
+
+    On SQLite the first run stops at its first write (WriteWithoutBegin) and is undone: a refusal (no such
+    return, a stale version, a wrong field) comes from it without waiting for the write lock. The second, after
+    begin_write, loads the rows again and checks everything once more on what is current, then writes.
+    On PostgreSQL, where reads wait for no lock, it runs once.
+    """
+    if session.get_bind().dialect.name != "sqlite":  # no database-wide lock to spare: one run, reading as it goes
+        begin_write(session)
+        return change()
+    with suppress(WriteWithoutBegin):  # raised at the first write: every check before it passed
+        change()
+    session.rollback()
+    begin_write(session)
+    return change()
+
+
+def write_unless_busy(session: Session | sessionmaker[Session], work: Callable[[Session], object]) -> bool:
+    """Do `work` in a transaction of its own and commit it, unless that means waiting: then do nothing, and False.
+
+    For a write a page can do without (the board's "seen" mark), rather than wait while another request holds
+    SQLite's write lock; on PostgreSQL, which has no database-wide lock, it just writes. Given a request's
+    session, it ends that session's transaction first (objects loaded before reload when used) and the session
+    reads on afterwards: the request never holds two pooled connections at once. Given a sessionmaker, it
+    uses a session of its own.
+    """
+    if not isinstance(session, Session):
+        with session() as own:
+            return write_unless_busy(own, work)
+    session.rollback()
+    try:
+        session.connection(execution_options={READ_ONLY: False, NO_WAIT: True})
+    except OperationalError as exc:
+        session.rollback()
+        if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    session.info[WRITING] = True
+    work(session)
+    session.commit()
+    return True
+
+
+def _may_write(session: Session) -> bool:
+    return not session.info.get(READ_ONLY) or bool(session.info.get(WRITING))
+
+
+@event.listens_for(Session, "before_flush")
+def _writes_need_begin(session: Session, _flush_context: Any, _instances: Any) -> None:
+    if not _may_write(session):
+        raise WriteWithoutBegin(
+            "a session made for reading must call begin_write() before it changes anything "
+            f"({len(session.new)} new, {len(session.dirty)} changed, {len(session.deleted)} deleted)"
+        )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _statements_need_begin(state: ORMExecuteState) -> None:
+    # an INSERT, UPDATE or DELETE statement passes no flush: on SQLite it would turn the read into a write
+    # inside the old snapshot (waiting for the lock, or "database is locked" once another writer committed)
+    if (state.is_insert or state.is_update or state.is_delete) and not _may_write(state.session):
+        raise WriteWithoutBegin(
+            f"a session made for reading must call begin_write() before it runs {type(state.statement).__name__}"
+        )
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _reads_again(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction ended (not a savepoint): the next one reads until told
+        session.info.pop(WRITING, None)
 
 
 @contextmanager

@@ -1,15 +1,17 @@
-"""The logged-in user's own settings: the time zone they read times in."""
+"""The logged-in user's own settings: the time zone they read times in, and where they are logged in."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from hub.accounts.logins import end_all_logins, list_logins
 from hub.accounts.services import set_time_zone, team_zone
 from hub.core.errors import ValidationFailed
 from hub.core.timefmt import short_time, zone_names
-from hub.web.context import db, now, user, workflow
+from hub.web.context import db, now, user, workflow, writing
 from hub.web.htmx import htmx
+from hub.web.login import logout_user
 
 bp = Blueprint("account", __name__)
 
@@ -21,7 +23,7 @@ def settings() -> Response | tuple[str, int]:
     chosen = me.time_zone or ""
     if request.method == "POST":
         chosen = request.form.get("time_zone", "").strip()
-        session = db()
+        session = writing()
         try:
             set_time_zone(session, me.email, chosen or None)
             session.commit()
@@ -44,4 +46,26 @@ def settings() -> Response | tuple[str, int]:
         zones=zone_names(),
         errors=errors,
         sample=short_time(now(), default, named=True),
+        logins=list_logins(db(), me.id, current_key=me.login_key, now=now()),
     ), status
+
+
+@bp.post("/account/logout-everywhere")
+def logout_everywhere() -> Response:
+    """End every login of this user, on every browser and device, this one included."""
+    me_id = user().id
+    session = writing()
+    end_all_logins(session, me_id)
+    session.commit()
+    logout_user()
+    flash("You are logged out everywhere: every browser and device has to log in again.", "info")
+    return _to(url_for("auth.login"))
+
+
+def _to(location: str) -> Response:
+    """Go to `location`: a redirect, or for htmx an HX-Redirect (a 302 would be followed inside the page)."""
+    if htmx():
+        resp = Response("", status=204)
+        resp.headers["HX-Redirect"] = location
+        return resp
+    return redirect(location)

@@ -14,7 +14,7 @@ from hub.core.errors import InvalidTransition
 from hub.notifications.outbox import retry_all as retry_all_notifications
 from hub.notifications.outbox import retry_notification
 from hub.notifications.queries import State, outbox_overview
-from hub.web.context import db, now, user, whole_number
+from hub.web.context import db, now, user, whole_number, writing
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -47,7 +47,7 @@ def retry(notification_id: str) -> Response:
     """Put a failed, dead or skipped notification back in line now (an id that names none is a 404; one that
     is no id, or past the column's range, a 400)."""
     nid = whole_number(notification_id, "the notification id", default=0)
-    session = db()
+    session = writing()
     try:
         n = retry_notification(session, nid, now())
     except InvalidTransition as exc:  # sent or being sent since the page was loaded: back to the page, which says so
@@ -63,7 +63,7 @@ def retry(notification_id: str) -> Response:
 @leads_and_admins
 def retry_all() -> Response:
     """Put every failed, dead and skipped notification back in line now, in one transaction."""
-    session = db()
+    session = writing()
     count = retry_all_notifications(session, now())
     session.commit()
     if count:

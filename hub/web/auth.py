@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from flask import Blueprint, Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from werkzeug.wrappers import Response
 
 from hub.accounts.login_limits import claim_attempt, forget_failures
+from hub.accounts.logins import end_login, find_login, needs_touch, start_login, touch_login
 from hub.accounts.models import User
 from hub.accounts.services import authenticate, normalize_email
-from hub.web.context import db, now
+from hub.core.db import write_unless_busy
+from hub.web.context import db, now, writing
 from hub.web.login import LoginManager, current_user, login_required, login_user, logout_user
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +44,16 @@ def init_app(app: Flask) -> None:
         return None
 
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css", "status.status", "slack.events"}
+# /metrics needs no login: its bearer token (HUB_METRICS_TOKEN) is checked by the view itself
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "static",
+    "health.healthz",
+    "views.theme_css",
+    "status.status",
+    "slack.events",
+    "metrics.metrics",
+}
 
 
 def _htmx_next() -> str:
@@ -57,12 +66,23 @@ def _htmx_next() -> str:
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit() or len(user_id) > 15:
+    """The user of the login a session or remember-me cookie names ("<user id>:<key>"), if it goes on."""
+    user_id, _, key = session_id.partition(":")
+    if not user_id.isdigit() or len(user_id) > 15 or not key:
         return None
-    user = db().scalar(select(User).where(User.id == int(user_id)).options(selectinload(User.teams)))
-    if user is None or not user.is_active or not secrets.compare_digest(fingerprint, user.session_fingerprint):
-        return None  # gone, deactivated, or the password changed since this session began
+    at = now()
+    found = find_login(db(), int(user_id), key, now=at)
+    if found is None:
+        return None  # logged out, expired, ended by a new password or "log out everywhere", or deactivated
+    user, login = found
+    if needs_touch(login, at):
+        # a short transaction of its own on the request's session (one pooled connection per request), skipped
+        # while another holds SQLite's write lock: the next request notes the use then; `login` shows the new time
+        write_unless_busy(db(), lambda writing: touch_login(writing, login, now=at))
+        g.login = login  # held: while it lives, this request's session hands out this object, not an older read
+        if login.remember:  # its cookie lasts 30 days from now again (Flask-Login sets it after the request)
+            cookie_session["_remember"] = "set"
+    user.attach_login(key)
     return user
 
 
@@ -93,19 +113,22 @@ def login() -> Response | str | tuple[str, int]:
         session = db()
         if not email or not password:
             error, status = "Enter your e-mail address and password.", 400
-        elif not claim_attempt(session, email, _client_ip(), now=now()):
+        elif not claim_attempt(writing(), email, _client_ip(), now=now()):
             session.commit()
             error = "Too many failed attempts. Wait 15 minutes, or ask an admin to reset your password."
             status = 429
         else:
             session.commit()  # counted as failed, and the lock let go, before the password is checked
-            user = authenticate(session, email, password)
+            user = authenticate(session, email, password)  # hashing reads only: no lock held meanwhile
             if user is None:
                 error, status = "Wrong e-mail address or password.", 401
             else:
-                forget_failures(session, email)
+                remember = bool(request.form.get("remember"))
+                forget_failures(writing(), email)
+                key = start_login(session, user, remember=remember, user_agent=request.user_agent.string, now=now())
                 session.commit()
-                login_user(user, remember=bool(request.form.get("remember")))
+                user.attach_login(key)
+                login_user(user, remember=remember)
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=error, email=email), status
 
@@ -113,7 +136,11 @@ def login() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """End the session."""
+    """End this login: its row goes first, so a copy of its session or remember-me cookie stops working too."""
+    key: str | None = current_user.login_key
+    if key is not None:
+        end_login(writing(), key)
+        db().commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

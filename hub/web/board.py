@@ -11,8 +11,9 @@ from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
 from hub.accounts.services import mark_board_seen
+from hub.core.db import write_unless_busy
 from hub.returns import queries
-from hub.web.context import db, now, runtime, user, whole_number, workflow
+from hub.web.context import db, now, user, whole_number, workflow
 from hub.web.fragments import card_context, current_filters
 from hub.web.htmx import htmx
 from hub.workflow import Team
@@ -90,8 +91,10 @@ def board() -> str | Response:
         new = new_window()
     else:
         new = queries.NewWindow(since=min(me.board_seen_at or t, t), until=t)
-        with runtime().unit_of_work() as writing:
-            mark_board_seen(writing, me.id, t)
+        # the board waits for no writer: while one holds SQLite's write lock the mark stays where it was,
+        # and the next load shows these arrivals as new once more
+        me_id = me.id
+        write_unless_busy(session, lambda writing: mark_board_seen(writing, me_id, t))
     columns = queries.board(session, workflow(), filters, user_id=me.id, now=t, new=new)
     groups = group_columns(columns)
     ctx = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast, overload
 
-from flask import current_app, g, request
+from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import User
-from hub.core.db import MAX_INTEGER
+from hub.core.db import MAX_INTEGER, begin_write
 from hub.core.runtime import Runtime
 from hub.returns.models import Channel
 from hub.returns.permissions import Actor
@@ -29,13 +29,22 @@ def workflow() -> Workflow:
 
 
 def db() -> Session:
-    """This request's database session (closed at the end of the request)."""
+    """This request's database session (closed at the end of the request).
+
+    It reads until `writing()`: on SQLite a request takes the write lock only around its write, after
+    reading and validating, and never while it renders its answer.
+    """
     if "db" not in g:
-        rt = runtime()
-        # a GET only reads: on SQLite it then never waits for (or blocks) a writer
-        factory = rt.read_session_factory if request.method in ("GET", "HEAD") else rt.session_factory
-        g.db = factory()
+        g.db = runtime().read_session_factory()
     session: Session = g.db
+    return session
+
+
+def writing() -> Session:
+    """This request's session, its transaction now writing (see hub.core.db.begin_write): call it after the
+    form is read and checked, right before the service call that changes something."""
+    session = db()
+    begin_write(session)
     return session
 
 

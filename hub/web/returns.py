@@ -14,14 +14,15 @@ from werkzeug.wrappers import Response
 
 from hub.accounts.models import User
 from hub.core.config import CUSTOMER_LANGUAGES, customer_language
+from hub.core.db import check_then_write
 from hub.core.errors import DomainError, NotFound, ValidationFailed, VersionConflict
 from hub.returns import services as svc
-from hub.returns.drafts import MAX_ITEM_LENGTH, MAX_LENGTH, MAX_QUANTITY, ItemDraft, ReturnDraft
+from hub.returns.drafts import MAX_ITEM_LENGTH, MAX_LENGTH, MAX_QUANTITY, ItemDraft, ReturnDraft, validate_draft
 from hub.returns.models import Priority, Resolution, Return
 from hub.returns.permissions import deny_create, may_act_on, may_create, stages_reachable
 from hub.returns.queries import load_for_detail
 from hub.returns.timeline import worded_conflict
-from hub.web.context import actor, db, now, whole_number, workflow
+from hub.web.context import actor, db, now, whole_number, workflow, writing
 from hub.web.fragments import render_card_response
 from hub.web.htmx import htmx
 from hub.web.template_helpers import display_zone
@@ -126,7 +127,9 @@ def _act(rma: str, change: Callable[[], object], done: str) -> Response | tuple[
     """Run one service call in a transaction and answer with the card or the detail, or the error."""
     session = db()
     try:
-        change()
+        # checked first by reading only: a refusal answers without waiting for the write lock; then, under it,
+        # the return is loaded again and everything (its version too) checked once more before the write
+        check_then_write(session, change)
         session.commit()
     except NotFound:
         session.rollback()
@@ -336,9 +339,10 @@ def new() -> Response | tuple[str, int]:
     draft, errors, status = ReturnDraft(items=[ItemDraft(unit_price="")]), {}, 200
     if request.method == "POST":
         draft = _draft_from_form()
-        session = db()
+        session, t = db(), now()
         try:
-            r = svc.create_return(session, wf, actor(), draft, now=now())
+            clean = validate_draft(draft, wf, wf.today(t))  # a form with mistakes answers without the write lock
+            r = svc.create_return(writing(), wf, actor(), clean, now=t)
             session.commit()
         except ValidationFailed as exc:
             session.rollback()

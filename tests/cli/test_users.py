@@ -5,9 +5,10 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from hub.accounts.models import User
+from hub.accounts.models import LoginSession, User
 from hub.cli import main
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
+from tests.web.support import csrf_token, login_as
 
 
 def test_user_set_slack_on_the_command_line(settings, db, session):
@@ -58,3 +59,42 @@ def test_user_set_zone_on_the_command_line(settings, db, session):
     assert back.exit_code == 0, back.output
     assert back.output == "cleo@shop.example reads times in Europe/Amsterdam (the team's)\n"
     assert zone() is None
+
+
+def test_user_logout_ends_every_login_of_that_user(cli, app, client, session):
+    user, _ = login_as(client, session, email="cleo@shop.example")
+    laptop = app.test_client()
+    token = csrf_token(laptop)
+    form = {"email": user.email, "password": PASSWORD, "remember": "1", "csrf_token": token}
+    assert laptop.post("/login", data=form).status_code == 302
+    other, _ = login_as(app.test_client(), session, email="dan@shop.example")
+    assert client.get("/board").status_code == 200
+
+    result = cli("user", "logout", "Cleo@shop.example")
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Logged out cleo@shop.example everywhere: ended 2 logins.\n"
+    for browser in (client, laptop):
+        resp = browser.get("/board")
+        assert resp.status_code == 302
+        assert resp.headers["Location"].startswith("/login")
+    session.commit()
+    assert session.scalars(select(LoginSession.user_id)).all() == [other.id]
+    session.commit()  # SQLite: the test's read must not hold the write lock while the CLI runs
+    assert cli("user", "logout", "cleo@shop.example").output == (
+        "Logged out cleo@shop.example everywhere: ended 0 logins.\n"
+    )
+
+
+def test_user_logout_of_an_unknown_email_says_so_and_exits_1_like_the_other_user_commands(cli):
+    result = cli("user", "logout", "nobody@shop.example")
+    assert result.exit_code == 1
+    assert "no user with e-mail nobody@shop.example" in result.output
+
+
+def test_user_set_password_ends_every_login_of_that_user(cli, client, session):
+    login_as(client, session, email="cleo@shop.example")
+    result = cli("user", "set-password", "cleo@shop.example", "--password", "a brand new password")
+    assert result.exit_code == 0, result.output
+    assert "they are logged out everywhere" in result.output
+    assert client.get("/board").status_code == 302

@@ -287,6 +287,7 @@ def test_dead_after_max_attempts_then_retried_by_a_lead(
     clock.advance(days=1)
     assert run_dispatch(rt) == DispatchReport()  # the dead stay dead
 
+    token = login(client, lead.email)  # a day later: a login without "keep me logged in" has ended
     html = client.get("/admin/notifications").get_data(as_text=True)
     assert html.count(">dead</span>") == 2
     assert html.count("cannot reach the SMTP server") == 2

@@ -39,7 +39,7 @@ def test_housekeeping_keeps_what_is_recent_or_failed(runtime, session, now):
 
     done = run_housekeeping(runtime)
 
-    assert done == {"notifications": 2, "processed requests": 1, "failed logins": 1}
+    assert done == {"notifications": 2, "processed requests": 1, "failed logins": 1, "expired logins": 0, "job runs": 0}
     session.expire_all()
     left = {(n.status, n.created_at == old) for n in session.scalars(select(Notification))}
     assert (NotificationStatus.SENT, True) not in left

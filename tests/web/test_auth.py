@@ -53,6 +53,7 @@ PROTECTED = [
     ("POST", "/admin/notifications/retry-all"),
     ("GET", "/account"),
     ("POST", "/account"),
+    ("POST", "/account/logout-everywhere"),
 ]
 PUBLIC = [
     ("/healthz", "application/json"),
@@ -64,8 +65,17 @@ PUBLIC = [
     ("/static/vendor/htmx-2.0.11.min.js", "text/javascript"),
     ("/static/favicon.svg", "image/svg+xml"),
 ]
-# the customer's status page is public by design; Slack's requests are checked by their signature instead
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "views.theme_css", "status.status", "slack.events"}
+# the customer's status page is public by design; Slack's requests are checked by their signature instead,
+# /metrics by its bearer token (tests/web/test_metrics.py)
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "static",
+    "health.healthz",
+    "views.theme_css",
+    "status.status",
+    "slack.events",
+    "metrics.metrics",
+}
 
 
 def _request(client, method: str, path: str, headers: dict[str, str] | None = None):

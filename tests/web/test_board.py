@@ -173,8 +173,8 @@ def test_cards_show_their_sla_state_and_columns_count_overdue_and_due_soon(clien
 
 def test_sla_badges_follow_the_clock(client, session, workflow, runtime, now):
     rmas = _sla_returns(session, workflow, now)
-    login_as(client, session)
     runtime.clock = lambda: now + timedelta(days=1)  # Friday 10:00: everything is late
+    login_as(client, session)  # a login unused for a day would have ended: log in at the new time
     tree = page(client.get("/board"))
     assert {tree.by_id(f"card-{rma}").find(cls="sla-badge").text for rma in rmas.values()} == {"Overdue"}
     assert tree.by_id("head-new").find(cls="overdue").text == "3 overdue"

@@ -180,6 +180,35 @@ def test_the_settings_page_passes_axe_and_saves_a_zone(open_board, desk: Desk, s
 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_the_settings_page_lists_the_logins_and_logs_out_everywhere_by_keyboard(
+    open_board, desk: Desk, size: tuple[int, int]
+):
+    laptop = open_board(desk.staff.customer_service, size)
+    phone = open_board(desk.staff.customer_service, size)  # a second browser: a login of its own
+    page = laptop.page
+    page.goto("/account")
+    logins = page.locator("#logins li")
+    expect(logins).to_have_count(2)
+    expect(logins.filter(has_text="(this browser)")).to_have_count(1)
+    expect(logins.first).to_contain_text("Chrome on Linux")
+    assert_fits(page, "the settings page with its logins")
+    shot(page, "settings-logins", size, full_page=True)
+    assert axe_violations(page) == []
+
+    button = page.get_by_role("button", name="Log out everywhere")
+    button.focus()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("#toasts")).to_contain_text("You are logged out everywhere")
+    assert axe_violations(page) == []
+    phone.page.goto("/board")
+    expect(phone.page).to_have_url(re.compile(r"/login\?next=%2Fboard$"))
+    laptop.console.assert_clean()
+    phone.console.assert_clean()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_the_staff_error_pages_pass_axe(open_board, desk: Desk, size: tuple[int, int]):
     me = open_board(desk.staff.customer_service, size)
     page = me.page

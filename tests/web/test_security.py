@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from hub.accounts.models import LoginAttempt, Role, User
+from hub.accounts.models import LoginAttempt, LoginSession, Role, User
 from hub.notifications.models import Notification, NotificationStatus
 from hub.returns import services as svc
 from hub.returns.models import Channel, Comment, Event, Return
@@ -63,6 +63,7 @@ CASES = {
     "shipping": Case("/returns/{rma}/shipping", data=lambda _: {"carrier": "DHL", "tracking_number": "JJD0001"}),
     "new": Case("/returns/new", stage=None, data=lambda _: dict(NEW_FORM)),
     "settings": Case("/account", stage=None, data=lambda _: {"time_zone": "America/New_York"}),
+    "logout everywhere": Case("/account/logout-everywhere", stage=None),
 }
 
 
@@ -84,7 +85,7 @@ def _prepare(client, session, workflow, name: str):
 
 
 def _snapshot(session, rma: str | None):
-    rows = tuple(count(session, m) for m in (Return, Event, Comment, Notification))
+    rows = tuple(count(session, m) for m in (Return, Event, Comment, Notification, LoginSession))
     zones = tuple(session.scalars(select(User.time_zone).order_by(User.id)))
     session.commit()
     return rows, zones, state(session, rma) if rma else None
