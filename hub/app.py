@@ -74,8 +74,9 @@ def create_app(
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
-    from hub.web import edge
+    from hub.web import edge, metrics
 
+    metrics.init_app(app)  # first: its timer covers the other hooks too
     edge.init_app(app)  # first: text no field can hold is refused before the CSRF check or the login read it
     csrf.init_app(app)
     htmx.init_app(app)
@@ -87,6 +88,7 @@ def create_app(
     errors.init_app(app)
     template_helpers.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(returns.bp)

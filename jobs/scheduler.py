@@ -17,6 +17,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from hub.alerts.queries import DELAY_SCAN_JOB
 from hub.core.leases import five_minute_slot, run_once
 from hub.core.runtime import Runtime
 from jobs.delays import run_delay_scan
@@ -76,7 +77,7 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
         _logged,
         "interval",
         minutes=DELAY_SCAN_MINUTES,
-        args=("delay-scan", _once_per(five_minute_slot, "delay-scan", run_delay_scan), runtime),
+        args=("delay-scan", _once_per(five_minute_slot, DELAY_SCAN_JOB, run_delay_scan), runtime),
         id="delay-scan",
         name="raise delay alerts",
         next_run_time=datetime.now(UTC),

@@ -35,10 +35,13 @@ class Settings:
     smtp_timeout: int = 15  # seconds: connecting and every SMTP command but the end of DATA
     smtp_data_timeout: int = 600  # seconds: the answer to the end of DATA (RFC 5321 4.5.3.2.6 says 10 minutes)
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
+    metrics_token: str | None = None  # the bearer token GET /metrics needs; unset: /metrics is off (404)
+    # prometheus_client's multi-process mode: the folder the processes of one host share their samples in
+    prometheus_multiproc_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read HUB_* and SLACK_* variables; empty values count as unset."""
+        """Read HUB_*, SLACK_* and PROMETHEUS_MULTIPROC_DIR; empty values count as unset."""
         env = {k: v for k, v in (os.environ if environ is None else environ).items() if v != ""}
         instance_dir = Path(env.get("HUB_INSTANCE_DIR", "instance")).resolve()
         settings = cls(
@@ -57,6 +60,8 @@ class Settings:
             smtp_timeout=_positive_int(env, "HUB_SMTP_TIMEOUT", 15),
             smtp_data_timeout=_positive_int(env, "HUB_SMTP_DATA_TIMEOUT", 600),
             trusted_proxies=_count(env, "HUB_TRUSTED_PROXIES", 0),
+            metrics_token=_token(env, "HUB_METRICS_TOKEN"),
+            prometheus_multiproc_dir=_directory(env, "PROMETHEUS_MULTIPROC_DIR"),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -122,3 +127,28 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.strip().isdigit() or int(raw) > 10:
         raise SettingsError(f"{name} must be a whole number from 0 to 10, got {raw!r}")
     return int(raw)
+
+
+METRICS_TOKEN_MIN_LENGTH = 16
+
+
+def _token(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    if len(raw) < METRICS_TOKEN_MIN_LENGTH or not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise SettingsError(
+            f"{name} must be at least {METRICS_TOKEN_MIN_LENGTH} printable ASCII characters without spaces, "
+            "e.g. the output of python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return raw
+
+
+def _directory(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    path = Path(raw)
+    if not path.is_dir():
+        raise SettingsError(f"{name} must be an existing directory, got {raw!r}")
+    return path

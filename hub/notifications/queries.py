@@ -145,3 +145,42 @@ def outbox_overview(session: Session, now: datetime) -> OutboxOverview:
         total=total,
         counts=[Count(s, stored[s]) for s in State if s is not State.UNKNOWN or stored[s]],
     )
+
+
+@dataclass(frozen=True)
+class ChannelBacklog:
+    """What one channel has not delivered yet, for the /metrics endpoint: counts by state, the oldest's age."""
+
+    channel: str
+    counts: dict[State, int]  # PENDING, FAILED, UNKNOWN, DEAD (named as on the admin page)
+    oldest_undelivered: datetime | None  # created_at of its oldest pending or sending notification
+
+
+def backlog_by_channel(session: Session, now: datetime) -> list[ChannelBacklog]:
+    """Per channel, the notifications not delivered yet: one grouped query over the rows that are pending,
+    sending or dead, found through the status index (the delivered ones, nearly all, are never read)."""
+    waiting = Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING))
+    rows = session.execute(
+        select(
+            Notification.channel,
+            func.count().filter(Notification.status == NotificationStatus.PENDING),
+            func.count().filter(waiting_for_a_retry(now)),
+            func.count().filter(delivery_unknown(now)),
+            func.count().filter(Notification.status == NotificationStatus.DEAD),
+            func.min(Notification.created_at).filter(waiting),
+        )
+        .where(
+            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING, NotificationStatus.DEAD))
+        )
+        .group_by(Notification.channel)
+    ).tuples()
+    backlog = []
+    for channel, pending, failed, unknown, dead, oldest in rows:
+        counts = {
+            State.PENDING: pending - failed - unknown,
+            State.FAILED: failed,
+            State.UNKNOWN: unknown,
+            State.DEAD: dead,
+        }
+        backlog.append(ChannelBacklog(channel, counts, oldest))
+    return backlog
