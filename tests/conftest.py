@@ -1,5 +1,6 @@
 """Fixtures every test folder may use: a migrated database (SQLite, or PostgreSQL via HUB_TEST_DATABASE_URL)
-cleaned per test, the runtime and the web app on it, a clock moved by hand, an SMTP server, cheap passwords.
+cleaned per test, the runtime and the web app on it, a clock moved by hand, an SMTP server, cheap passwords;
+and for tests of SQLite's write lock, an SQLite database with its runtime and app on both passes (`sqlite_*`).
 
 A folder's own fixtures live in its conftest.py; helpers that are no fixtures live in tests/factories.py
 and the folders' support.py modules.
@@ -11,7 +12,8 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from jinja2 import BytecodeCache
@@ -26,6 +28,10 @@ from hub.core.runtime import Runtime
 from hub.workflow import Workflow, load_workflow
 from tests.email.support import SmtpServer
 from tests.factories import NOW, Clock
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
 
 TEST_DB_ENV = "HUB_TEST_DATABASE_URL"
 
@@ -80,13 +86,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
-@pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
-    """A freshly migrated database for the whole run."""
-    eng = make_engine(database_url)
+def _migrated(url: str) -> Engine:
+    """An engine on the database at `url`, emptied (PostgreSQL) and migrated to the newest revision."""
+    eng = make_engine(url)
     if eng.dialect.name == "postgresql":
         _reset_postgres(eng)
     upgrade(eng)
+    return eng
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """A freshly migrated database for the whole run."""
+    eng = _migrated(database_url)
     yield eng
     eng.dispose()
 
@@ -112,14 +124,17 @@ def workflow() -> Workflow:
     return load_workflow()
 
 
+def _add_teams(engine: Engine, workflow: Workflow) -> None:
+    from hub.accounts.services import sync_teams
+
+    with make_session_factory(engine).begin() as session:
+        sync_teams(session, workflow)
+
+
 @pytest.fixture
 def db(engine: Engine, workflow: Workflow) -> Iterator[Engine]:
     """The migrated database with the default teams, emptied again after the test."""
-    from hub.accounts.services import sync_teams
-
-    factory = make_session_factory(engine)
-    with factory.begin() as session:
-        sync_teams(session, workflow)
+    _add_teams(engine, workflow)
     yield engine
     _clean(engine)
 
@@ -135,6 +150,25 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """One session; the test commits when it needs to."""
     with session_factory() as s:
         yield s
+
+
+@pytest.fixture
+def sqlite_db(db: Engine, workflow: Workflow, tmp_path: Path) -> Iterator[Engine]:
+    """A database with SQLite's database-wide write lock, for a test about that lock: the test database on the
+    SQLite pass; on the PostgreSQL pass a private SQLite file, migrated and with the default teams as `db` is."""
+    if db.dialect.name == "sqlite":
+        yield db
+        return
+    private = _migrated(f"sqlite:///{tmp_path / 'write-lock.sqlite3'}")
+    _add_teams(private, workflow)
+    yield private
+    private.dispose()
+
+
+@pytest.fixture
+def sqlite_session_factory(sqlite_db: Engine) -> sessionmaker[Session]:
+    """Sessions on `sqlite_db`."""
+    return make_session_factory(sqlite_db)
 
 
 @pytest.fixture
@@ -159,6 +193,18 @@ def runtime(settings: Settings, db: Engine, workflow: Workflow) -> Runtime:
     """A runtime wired to the test database and the default workflow (on the real clock: a folder whose
     tests move time puts it on `clock` in its conftest.py)."""
     return Runtime(settings, workflow, db, make_session_factory(db))
+
+
+@pytest.fixture
+def sqlite_runtime(runtime: Runtime, sqlite_db: Engine) -> Runtime:
+    """The runtime on `sqlite_db`, on the test runtime's clock (a fixture that freezes or moves it moves this one)."""
+    return replace(
+        runtime,
+        settings=replace(runtime.settings, database_url=sqlite_db.url.render_as_string(hide_password=False)),
+        engine=sqlite_db,
+        session_factory=make_session_factory(sqlite_db),
+        clock=runtime.now,
+    )
 
 
 @pytest.fixture
@@ -211,10 +257,7 @@ class _MemoryBytecodeCache(BytecodeCache):
 _TEMPLATES = _MemoryBytecodeCache()
 
 
-@pytest.fixture
-def app(runtime: Runtime):
-    """The Flask app on the test database, with CSRF protection on as in production; it compiles each
-    template once per run, not once per test's app."""
+def _test_app(runtime: Runtime) -> Flask:
     from hub.app import create_app
 
     app = create_app(runtime=runtime, TESTING=True)
@@ -223,6 +266,25 @@ def app(runtime: Runtime):
 
 
 @pytest.fixture
+def app(runtime: Runtime):
+    """The Flask app on the test database, with CSRF protection on as in production; it compiles each
+    template once per run, not once per test's app."""
+    return _test_app(runtime)
+
+
+@pytest.fixture
 def client(app):
     """A test client (not logged in)."""
     return app.test_client()
+
+
+@pytest.fixture
+def sqlite_app(sqlite_runtime: Runtime) -> Flask:
+    """The Flask app on `sqlite_db`, built as `app` is (another app than `app`, on the SQLite pass too)."""
+    return _test_app(sqlite_runtime)
+
+
+@pytest.fixture
+def sqlite_client(sqlite_app: Flask) -> FlaskClient:
+    """A test client of `sqlite_app` (not logged in)."""
+    return sqlite_app.test_client()
