@@ -3,7 +3,8 @@
 Every worker may run it. The outbox dispatch is safe to run anywhere at once (rows are claimed); the delay
 scan (per five minutes), housekeeping (per day) and each team's digest (per local day) run once per slot
 across workers (hub.core.leases). Nothing of the schedule lives only in memory: on start each daily job runs
-at once and does what is due and not yet done, so a digest missed while no worker ran goes out, once.
+at once and does what is due and not yet done, so a digest missed while no worker ran goes out, once; and every
+few minutes the digests are checked again, so one whose run failed or whose worker died goes out that day.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DISPATCH_SECONDS = 5
 DELAY_SCAN_MINUTES = 5
+DIGEST_CATCH_UP_MINUTES = 5  # a digest whose run failed or was cut short goes out at most this much later
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -97,6 +99,18 @@ def build_scheduler(runtime: Runtime, *, blocking: bool = False) -> BaseSchedule
         coalesce=True,
         replace_existing=True,
         misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        _logged,
+        "interval",
+        minutes=DIGEST_CATCH_UP_MINUTES,
+        args=("digest-catch-up", run_digests, runtime),
+        id="catch-up-digests",
+        name="send a digest that is due and was not sent (a failed or interrupted run)",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+        misfire_grace_time=300,
     )
     for team in runtime.workflow.teams.values():
         if team.digest_time is None:

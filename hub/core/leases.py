@@ -4,15 +4,20 @@ however many workers run the scheduler."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, String, delete, insert, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.db import Base
+
+log = logging.getLogger(__name__)
 
 
 class JobRun(Base):
@@ -31,7 +36,7 @@ class JobRun(Base):
         return f"<JobRun {self.job} {self.slot} {'done' if self.finished_at else 'running'}>"
 
 
-LEASE_TTL = timedelta(minutes=30)  # on SQLite: a run not finished by then was left by a dead worker
+LEASE_TTL = timedelta(minutes=1)  # on SQLite: a lease not renewed for this long was left by a dead worker
 
 
 def holder_id() -> str:
@@ -116,7 +121,8 @@ def _run_once_leased(
         )
     mine = (*key, JobRun.holder == holder, JobRun.finished_at.is_(None))
     try:
-        work()
+        with _Renewing(engine, mine, now, ttl):
+            work()
     except BaseException:
         with engine.begin() as conn:
             conn.execute(delete(JobRun).where(*mine))
@@ -124,3 +130,29 @@ def _run_once_leased(
     with engine.begin() as conn:
         conn.execute(update(JobRun).where(*mine).values(finished_at=now()))
     return True
+
+
+class _Renewing:
+    """Renews a SQLite lease every third of its lifetime while the run goes on, so only a dead worker's lapses
+    (and a worker restarted after a crash takes the slot over within `ttl`)."""
+
+    def __init__(self, engine: Engine, mine: tuple[Any, ...], now: Callable[[], datetime], ttl: timedelta) -> None:
+        self.engine, self.mine, self.now, self.ttl = engine, mine, now, ttl
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="renew-job-lease", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.ttl.total_seconds() / 3):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(update(JobRun).where(*self.mine).values(lease_until=self.now() + self.ttl))
+            except Exception:
+                log.exception("cannot renew a job lease; trying again")
+
+    def __enter__(self) -> _Renewing:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()

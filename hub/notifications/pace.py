@@ -2,8 +2,8 @@
 
 Slack allows about one message a second per channel. A pace kept in each process would let three
 dispatchers send three a second; this one keeps the next free moment per destination in the database
-(`send_pace`) and takes a slot with a single atomic statement, so processes on any host queue behind each
-other. Times are wall-clock seconds: the dispatchers' hosts must keep their clocks in step (NTP).
+(`send_pace`) and takes a slot under the row's lock, so processes on any host queue behind each other.
+Times are wall-clock seconds: the dispatchers' hosts must keep their clocks in step (NTP).
 """
 
 from __future__ import annotations
@@ -11,16 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Executable, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-# one statement on both databases (SQLite 3.35+ has RETURNING): reserve the slot after the last one taken,
-# or now when the destination has been quiet; what comes back is the end of the slot taken
-_TAKE_SLOT = text(
-    "INSERT INTO send_pace (key, next_at) VALUES (:key, :now + :interval) "
-    "ON CONFLICT (key) DO UPDATE SET next_at = "
-    "CASE WHEN send_pace.next_at > :now THEN send_pace.next_at ELSE :now END + :interval "
-    "RETURNING next_at"
-)
+from hub.notifications.models import SendPace
 
 
 class SharedPace:
@@ -39,13 +34,24 @@ class SharedPace:
         self._clock, self._sleep = clock, sleep
 
     def take(self, key: str) -> float:
-        """Reserve the key's next free slot; how many seconds from now it starts (0: at once)."""
-        now = self._clock()
+        """Reserve the key's next free slot; how many seconds from now it starts (0: at once).
+
+        The destination's row is locked first (SQLite: the write lock; PostgreSQL: the row), and the clock is
+        read only then: time spent waiting for another dispatcher never shortens the gap after its slot.
+        """
+        start, now = self.reserve(key)
+        return start - now
+
+    def reserve(self, key: str) -> tuple[float, float]:
+        """Reserve the key's next free slot: (when it starts, now), in seconds since the epoch."""
+        key = f"{self.prefix}{key}"[:300]
         with self.engine.begin() as conn:
-            ends = conn.execute(
-                _TAKE_SLOT, {"key": f"{self.prefix}{key}"[:300], "now": now, "interval": self.interval}
-            ).scalar_one()
-        return max(0.0, float(ends) - self.interval - now)
+            conn.execute(_create(conn.dialect.name, key))
+            taken = conn.execute(select(SendPace.next_at).where(SendPace.key == key).with_for_update()).scalar_one()
+            now = self._clock()
+            start = max(now, taken)
+            conn.execute(update(SendPace).where(SendPace.key == key).values(next_at=start + self.interval))
+        return start, now
 
     def wait(self, key: str) -> float:
         """Wait for the key's next free slot and take it; returns how long it waited."""
@@ -53,3 +59,9 @@ class SharedPace:
         if delay > 0:
             self._sleep(delay)
         return delay
+
+
+def _create(dialect: str, key: str) -> Executable:
+    """Insert the destination's row unless it is there (an INSERT that never fails on a conflict)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(SendPace).values(key=key, next_at=0.0).on_conflict_do_nothing(index_elements=["key"])

@@ -153,13 +153,16 @@ class ChannelBacklog:
 
     channel: str
     counts: dict[State, int]  # PENDING, FAILED, UNKNOWN, DEAD (named as on the admin page)
-    oldest_undelivered: datetime | None  # created_at of its oldest pending or sending notification
+    oldest_due: datetime | None  # created_at of its oldest notification due now and not delivered (pending or sending)
 
 
 def backlog_by_channel(session: Session, now: datetime) -> list[ChannelBacklog]:
     """Per channel, the notifications not delivered yet: one grouped query over the rows that are pending,
     sending or dead, found through the status index (the delivered ones, nearly all, are never read)."""
-    waiting = Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING))
+    # due now: a row waiting out a retry delay (an hour after "delivery unknown") is not what a stuck worker leaves
+    waiting = Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)) & (
+        Notification.next_attempt_at <= now
+    )
     rows = session.execute(
         select(
             Notification.channel,

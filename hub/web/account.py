@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from werkzeug.wrappers import Response
 
 from hub.accounts.logins import end_all_logins, list_logins
@@ -58,6 +59,7 @@ def logout_everywhere() -> Response:
     end_all_logins(session, me_id)
     session.commit()
     logout_user()
+    cookie_session.clear()
     flash("You are logged out everywhere: every browser and device has to log in again.", "info")
     return _to(url_for("auth.login"))
 

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask import session as cookie_session
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from hub.accounts.login_limits import claim_attempt, forget_failures
@@ -122,15 +123,29 @@ def login() -> Response | str | tuple[str, int]:
             user = authenticate(session, email, password)  # hashing reads only: no lock held meanwhile
             if user is None:
                 error, status = "Wrong e-mail address or password.", 401
-            else:
-                remember = bool(request.form.get("remember"))
-                forget_failures(writing(), email)
-                key = start_login(session, user, remember=remember, user_agent=request.user_agent.string, now=now())
-                session.commit()
-                user.attach_login(key)
-                login_user(user, remember=remember)
+            elif _start(session, user, user.password_hash):
                 return redirect(_safe_next(request.args.get("next")))
+            else:
+                error, status = "Wrong e-mail address or password.", 401
     return render_template("auth/login.html", error=error, email=email), status
+
+
+def _start(session: Session, user: User, verified_hash: str) -> bool:
+    """Record the login and set its cookies; False when the password changed (or the user was deactivated)
+    while this request checked the old one and waited for the write lock."""
+    forget_failures(writing(), user.email)
+    # the user's row again, locked on PostgreSQL: a new password now waits for this login, then ends it too
+    session.refresh(user, with_for_update=session.get_bind().dialect.name == "postgresql")
+    if user.password_hash != verified_hash or not user.is_active:
+        session.rollback()
+        return False
+    remember = bool(request.form.get("remember"))
+    key = start_login(session, user, remember=remember, user_agent=request.user_agent.string, now=now())
+    session.commit()
+    user.attach_login(key)
+    cookie_session.clear()  # a new session (and CSRF token) for the logged-in user: nothing planted before carries over
+    login_user(user, remember=remember)
+    return True
 
 
 @bp.post("/logout")
@@ -142,5 +157,6 @@ def logout() -> Response:
         end_login(writing(), key)
         db().commit()
     logout_user()
+    cookie_session.clear()  # nothing of the logged-in session (its CSRF token) outlives it
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

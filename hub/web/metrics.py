@@ -72,14 +72,15 @@ class DatabaseCollector(Collector):
         )
         oldest = GaugeMetricFamily(
             f"{PREFIX}_outbox_oldest_pending_seconds",
-            "Age of the oldest notification of the channel not delivered yet (pending or sending); 0 when none.",
+            "Age of the oldest notification of the channel that is due and not delivered yet (pending or sending; "
+            "one waiting out a retry delay is not counted); 0 when none.",
             labels=["channel"],
         )
         for channel in sorted(set(CHANNELS) | backlog.keys()):
             b = backlog.get(channel)
             for state in OUTBOX_STATES:
                 counts.add_metric([channel, state.value], b.counts[state] if b else 0)
-            since = b.oldest_undelivered if b else None
+            since = b.oldest_due if b else None
             oldest.add_metric([channel], max((self.now - since).total_seconds(), 0.0) if since else 0.0)
         yield counts
         yield oldest

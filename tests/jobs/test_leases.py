@@ -175,3 +175,26 @@ def test_five_minute_slots():
     assert five_minute_slot(utc(2026, 3, 6, 10, 4, 59)) == "2026-03-06T10:00"
     assert five_minute_slot(utc(2026, 3, 6, 10, 5)) == "2026-03-06T10:05"
     assert five_minute_slot(utc(2026, 3, 6, 23, 59) + timedelta(minutes=1)) == "2026-03-07T00:00"
+
+
+def test_a_long_run_keeps_its_lease_past_its_lifetime(db, engines):
+    """The holder renews its lease while it works: a run longer than the lease's lifetime is not taken over
+    (on SQLite; on PostgreSQL the lock lasts as long as the run's transaction)."""
+    started = threading.Event()
+    result: list[bool] = []
+
+    def long_run() -> None:
+        started.set()
+        time.sleep(2.5)
+
+    holder = threading.Thread(
+        target=lambda: result.append(
+            run_once(db, "housekeeping", "2026-03-06", long_run, now=wall_clock, ttl=timedelta(seconds=1))
+        )
+    )
+    holder.start()
+    assert started.wait(10)
+    time.sleep(1.6)  # past the lease's first lifetime
+    assert not run_once(engines[0], "housekeeping", "2026-03-06", lambda: None, now=wall_clock)
+    holder.join(30)
+    assert result == [True]

@@ -139,3 +139,15 @@ def test_a_starting_worker_runs_the_daily_jobs_and_the_scan_at_once(runtime):
     for job_id in ("delay-scan", "housekeeping", "digest-customer_service", "digest-logistics", "digest-warehouse"):
         first = jobs[job_id].next_run_time
         assert before - timedelta(seconds=1) <= first <= datetime.now(UTC) + timedelta(seconds=1), job_id
+
+
+def test_digests_are_checked_again_every_few_minutes_so_a_failed_run_goes_out_that_day(runtime, session_factory):
+    runtime.clock = lambda: utc(2026, 3, 6, 11)  # Friday noon in Amsterdam: the 09:00 digests are due, none sent
+    job = _jobs(build_scheduler(runtime))["catch-up-digests"]
+    assert isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval == timedelta(minutes=5)
+    job.func(*job.args, **job.kwargs)
+    sent = sorted(n.payload["team"] for n in digests(runtime))
+    assert sent == ["customer_service", "customer_service", "logistics", "logistics", "warehouse", "warehouse"]
+    job.func(*job.args, **job.kwargs)  # and once only
+    assert len(digests(runtime)) == 6

@@ -230,6 +230,11 @@ def _log_in(port: int, email: str) -> Login:
         form = {"email": email, "password": PASSWORD, "csrf_token": login.csrf}
         status, page = _request(conn, "POST", "/login", login, form)
         assert status == 302, f"logging in {email} answered {status}: {page[:500]}"
+        status, page = _request(conn, "GET", "/account", login)  # a login starts a session with a new token
+        match = CSRF_RE.search(page)
+        assert status == 200, f"GET /account answered {status}"
+        assert match, "the account page has no CSRF token"
+        login.csrf = match.group(1)
     finally:
         conn.close()
     return login

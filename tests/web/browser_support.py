@@ -335,13 +335,18 @@ class ConsoleWatch:
         except Error:  # the page is gone
             return []
 
-    def assert_clean(self, refused_moves: Iterable[int] = ()) -> None:
+    def assert_clean(self, refused_moves: Iterable[int] = (), *, logged_out: bool = False) -> None:
         """No console error and no CSP violation, except the logs of a move the server refused on purpose
-        with one of the `refused_moves` statuses: Chromium's failed-resource line and htmx's own."""
+        with one of the `refused_moves` statuses: Chromium's failed-resource line and htmx's own; and, for a
+        board whose login was ended elsewhere (`logged_out`), the live feed's 401 that sends it to the login."""
         expected = [
             re.compile(rf"Failed to load resource: the server responded with a status of {code} .*/returns/[^/]+/move")
             for code in refused_moves
         ] + [re.compile(rf"Response Status Error Code {code} from /returns/[^/]+/move") for code in refused_moves]
+        if logged_out:
+            expected.append(
+                re.compile(r"Failed to load resource: the server responded with a status of 401 .*/board/changes\?")
+            )
         unexpected = [e for e in self.errors if not any(p.search(e) for p in expected)]
         violations = self.csp_violations()
         assert not violations, f"Content-Security-Policy violations: {violations}"

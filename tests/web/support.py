@@ -39,11 +39,10 @@ def login_as(
     """A new user, committed and logged in: (user, CSRF token)."""
     user = make_user(session, team=team, role=role, **overrides)
     session.commit()
-    # like login, without rendering the board for a token: the session's token stays valid
-    token = csrf_token(client)
-    resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    resp = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    return user, token
+    # a login starts a new session, with a new CSRF token: read it from a light page, not the board
+    return user, csrf_token(client, "/account")
 
 
 def hx(token: str | None = None, *, target: str | None = None, **extra: str) -> dict[str, str]:

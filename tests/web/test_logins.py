@@ -40,7 +40,7 @@ def _log_in(client, user: User, *, remember: bool = False, agent: str = FIREFOX)
     form = {"email": user.email, "password": PASSWORD, "csrf_token": token, **({"remember": "1"} if remember else {})}
     resp = client.post("/login", data=form, headers={"User-Agent": agent})
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    return token
+    return csrf_token(client, "/account")  # a login starts a new session, with a new token
 
 
 def _copy(source, target, *names: str) -> None:

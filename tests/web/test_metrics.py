@@ -114,8 +114,8 @@ def test_the_outbox_gauges_count_each_channel_and_state(metrics_runtime, metrics
         add("slack", minutes_ago=3)
         failed = add("email", minutes_ago=1)
         failed.attempts, failed.last_error, failed.next_attempt_at = 2, "timed out", now + timedelta(minutes=2)
-        unknown = add("email")
-        unknown.attempts, unknown.next_attempt_at = 1, now + timedelta(hours=1)
+        unknown = add("email", minutes_ago=50)  # older, but waiting out its hour: no sign of a stuck worker
+        unknown.attempts, unknown.next_attempt_at = 1, now + timedelta(minutes=10)
         unknown.last_error = f"{UNKNOWN_PREFIX}no answer to the end of the message"
         for _ in range(2):
             dead = add("slack", minutes_ago=60)  # dead ones are not waiting: not the oldest pending

@@ -3,6 +3,7 @@ the login limit holds exactly, and new returns with generated RMAs are all creat
 
 from __future__ import annotations
 
+import errno
 import http.cookiejar
 import threading
 import urllib.error
@@ -30,10 +31,20 @@ class Server:
     def __init__(self, app, threads: int) -> None:
         self._server = create_server(app, host="127.0.0.1", port=0, threads=threads)
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._server.run, name="race-test-server", daemon=True)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="race-test-server", daemon=True)
         self._thread.start()
 
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError as exc:
+            # the loop may be inside select() on the socket stop() just closed (EBADF): only then is it expected
+            if not (self._stopping and exc.errno == errno.EBADF):
+                raise
+
     def stop(self) -> None:
+        self._stopping = True
         self._server.close()
         self._server.task_dispatcher.shutdown(timeout=5)
         self._thread.join(timeout=5)
