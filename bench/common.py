@@ -1,12 +1,20 @@
-"""Shared set-up for the benchmarks: a migrated database filled with open returns by bulk insert."""
+"""Shared pieces of the benchmarks: a migrated database filled with open returns by bulk insert, the checks that
+stop a run on a wrong answer, the machine header and the table of medians and p95s."""
 
 from __future__ import annotations
 
+import os
+import platform
 import random
+import sqlite3
+import statistics
 import sys
 import tomllib
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -26,6 +34,106 @@ from hub.workflow.calendar import due_at, due_soon_at
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # a Thursday, inside working hours
 SKUS = [f"SKU-{i:04d}" for i in range(300)]
+
+
+class Refused(RuntimeError):
+    """An answer the benchmark did not expect (a redirect to the login, a 5xx, a page without its marker): no times."""
+
+
+def check_answer(
+    what: str, status: int, body: bytes | str, *, expect: int = 200, marker: str | tuple[str, ...] = ()
+) -> None:
+    """Stop the run (Refused) unless the answer has the expected status and contains the marker(s) given."""
+    body_text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if status != expect:
+        hint = " (a redirect: is the login refused?)" if 300 <= status < 400 else ""
+        raise Refused(f"{what}: answered {status}, expected {expect}{hint}: {body_text[:300]!r}")
+    for m in (marker,) if isinstance(marker, str) else marker:
+        if m not in body_text:
+            raise Refused(f"{what}: the answer lacks {m!r}, so it is not what was asked for: {body_text[:300]!r}")
+
+
+def check(resp: Any, status: int = 200, marker: str | tuple[str, ...] = (), what: str | None = None) -> Any:
+    """check_answer for a Flask test client's response (an encoded body is decoded by the caller); returns resp."""
+    name = what or f"{resp.request.method} {resp.request.path}"
+    check_answer(name, resp.status_code, resp.get_data(), expect=status, marker=marker)
+    return resp
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a benchmark's main(): a Refused answer ends it with the reason on stderr and exit status 1, no times."""
+    try:
+        main()
+    except Refused as exc:
+        print(f"stopped, no times printed: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def percentiles(samples: Sequence[float]) -> tuple[float, float]:
+    """(median, p95) of the samples (p95 interpolated between the two nearest; a single sample is both)."""
+    if len(samples) < 2:
+        return samples[0], samples[0]
+    return statistics.median(samples), statistics.quantiles(samples, n=20, method="inclusive")[18]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024**2:.1f} GiB RAM"
+    except OSError:
+        pass
+    return "RAM unknown"
+
+
+def database_version(engine: Any) -> str:
+    """The database's name and server version (PostgreSQL's as the server reports it)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return f"PostgreSQL {conn.execute(text('SHOW server_version')).scalar()}"
+    return f"SQLite {sqlite3.sqlite_version}"
+
+
+def machine_header(
+    title: str, *, n: str, engine: Any = None, database: str | None = None, extra: Iterable[str] = ()
+) -> str:
+    """What a run's figures depend on: the machine, its load now, the versions, N (printed before the table).
+
+    The database's version comes from `engine`, or is given as `database` (database_version() of an engine since
+    disposed)."""
+    if engine is not None:
+        database = database_version(engine)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        title,
+        f"machine:  {_cpu_model()}, {os.cpu_count()} cores, {_memory()}; load average (1, 5, 15 min) {load}",
+        f"versions: Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')}, Flask {version('flask')}, "
+        f"SQLite library {sqlite3.sqlite_version}" + (f"; database {database}" if database else ""),
+        f"N:        {n}",
+        *extra,
+    ]
+    return "\n".join(lines)
+
+
+def table(rows: Iterable[tuple[str, Sequence[float]]], *, unit: str = "ms", label: str = "measurement") -> str:
+    """One line per measurement: its runs, median, p95 and max."""
+    rows = list(rows)
+    width = max([len(label), *(len(name) for name, _ in rows)])
+    out = [f"{label:<{width}} {'runs':>5} {'median ' + unit:>11} {'p95 ' + unit:>9} {'max ' + unit:>9}"]
+    for name, samples in rows:
+        med, p95 = percentiles(samples)
+        out.append(f"{name:<{width}} {len(samples):>5} {med:>11.1f} {p95:>9.1f} {max(samples):>9.1f}")
+    return "\n".join(out)
 
 
 def existing_runtime(database_url: str, returns: int) -> Runtime | None:

@@ -5,8 +5,11 @@ Builds a fresh SQLite database (or the PostgreSQL one given, whose public schema
 that many open returns, starts the app with Slack configured against a local server playing Slack's Web
 API (tests/slack/fake_api.py), and posts requests signed as Slack signs them through the Flask test
 client. "ack" is server time until the HTTP answer Slack waits for (it allows 3 s); "reply" is until the
-ephemeral answer has reached the response_url, i.e. the whole command. Goal (DESIGN.md): ack median
-under 100 ms with 10,000 open returns.
+ephemeral answer has reached the response_url, i.e. the whole command. Every answer is checked: the ack
+must be a 200, and the reply must reach the response_url and name the return (or team) asked about; a
+refused signature (--wrong-secret signs with another secret, to see it), a 500 or a reply about something
+else stops the run with an error and no times.
+Goal (DESIGN.md): ack median under 100 ms with 10,000 open returns.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
 import random
-import statistics
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
-from common import fill, fresh_runtime
+from common import Refused, check_answer, database_version, fill, fresh_runtime, machine_header, run, table
 from sqlalchemy import select, update
 
 from hub.accounts.models import User
@@ -32,10 +35,10 @@ from tests.slack.fake_api import FakeSlackApi
 TOKEN, SECRET = "xoxb-bench", "bench-signing-secret"
 
 
-def signed_post(client, body: str):
+def signed_post(client, body: str, secret: str = SECRET):
     """POST /slack/events, signed as Slack signs it."""
     ts = str(int(time.time()))
-    sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     return client.post(
         "/slack/events",
         data=body.encode(),
@@ -53,7 +56,9 @@ def main() -> None:
     parser.add_argument("--returns", type=int, default=10_000, help="open returns in the database")
     parser.add_argument("--runs", type=int, default=50, help="timed commands per measurement")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp folder")
+    parser.add_argument("--wrong-secret", action="store_true", help="sign with another secret: the run must stop")
     args = parser.parse_args()
+    secret = "not-the-signing-secret" if args.wrong_secret else SECRET
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -82,6 +87,7 @@ def main() -> None:
 
             def command(text: str) -> tuple[float, float]:
                 n = next(seq)
+                expect = text.split()[-1] if text.split()[0] != "note" else text.split()[1]
                 body = urlencode(
                     {
                         "command": "/returns",
@@ -94,23 +100,22 @@ def main() -> None:
                     }
                 )
                 start = time.perf_counter()
-                resp = signed_post(client, body)
+                resp = signed_post(client, body, secret)
                 acked = time.perf_counter()
-                assert resp.status_code == 200, resp.get_data(as_text=True)
-                assert ctx.wait_idle(10)
+                check_answer(f"/returns {text}", resp.status_code, resp.get_data())
+                if not ctx.wait_idle(10):
+                    raise Refused(f"/returns {text}: no reply within 10 s")
                 done = time.perf_counter()
-                assert api.calls[-1].path == f"/respond/r{n}", api.calls[-1]
+                last = api.calls[-1] if api.calls else None
+                if last is None or last.path != f"/respond/r{n}":
+                    raise Refused(f"/returns {text}: the reply did not reach its response_url: {last}")
+                check_answer(f"/returns {text} (reply)", 200, json.dumps(last.args, ensure_ascii=False), marker=expect)
                 return (acked - start) * 1000, (done - start) * 1000
 
-            def measure(make_text) -> tuple[float, float, float]:
+            def measure(make_text) -> tuple[list[float], list[float]]:
                 command(make_text())  # warm-up
                 samples = [command(make_text()) for _ in range(args.runs)]
-                acks = sorted(a for a, _ in samples)
-                return (
-                    statistics.median(acks),
-                    acks[int(len(acks) * 0.95) - 1],
-                    statistics.median(r for _, r in samples),
-                )
+                return [a for a, _ in samples], [r for _, r in samples]
 
             def show() -> str:
                 return f"RMA-{100000 + rng.randint(1, args.returns)}"
@@ -126,17 +131,22 @@ def main() -> None:
             ctx.close()
         finally:
             api.stop()
+        database = database_version(rt.engine)
         rt.engine.dispose()
 
-    engine = "PostgreSQL" if args.database_url else "SQLite"
     print(
-        f"{args.returns:,} open returns on {engine} (set-up {setup:.1f} s), acting as {lead}; "
-        f"{args.runs} signed requests each, server time through the Flask test client"
+        machine_header(
+            "bench/slack_ack.py: signed slash commands, server time through the Flask test client",
+            n=f"{args.returns:,} open returns; {args.runs} signed requests per command; acting as {lead}",
+            database=database,
+            extra=[f"set-up:   {setup:.1f} s"],
+        )
     )
-    print(f"{'command':<28} {'ack median':>11} {'ack p95':>9} {'reply median':>13}")
-    for name, (median, p95, reply) in results.items():
-        print(f"{name:<28} {median:>8.1f} ms {p95:>6.1f} ms {reply:>10.1f} ms")
+    rows = []
+    for name, (acks, replies) in results.items():
+        rows += [(f"{name}: ack", acks), (f"{name}: reply", replies)]
+    print("\n" + table(rows, label="command"))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -22,7 +22,7 @@ import os
 import random
 import re
 import socket
-import statistics
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import fill, fresh_runtime
+from common import Refused, fill, fresh_runtime, machine_header, run, table
 from sqlalchemy import func, select
 
 from hub.accounts.models import Role
@@ -47,11 +47,11 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(r'id="detail" data-rma="[^"]+" data-version="(\d+)"')
 CONFLICT = re.compile(r"was changed by [^<]+ after you opened it; nothing was changed\.")
 HOT = 10  # returns everybody claims
+BOARD = 'id="board"'
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Unexpected(RuntimeError):
-    """An answer the benchmark did not expect: the run stops."""
+Unexpected = Refused  # an answer the benchmark did not expect: the run stops
 
 
 @dataclass
@@ -88,10 +88,10 @@ class Person:
             status, body = exc.code, exc.read().decode()
         return status, body, (time.perf_counter() - t) * 1000
 
-    def get(self, path: str, *, htmx: bool = False) -> str:
+    def get(self, path: str, *, htmx: bool = False, marker: str = "") -> str:
         status, body, ms = self._send(path, None, htmx)
-        if status != 200:
-            raise Unexpected(f"GET {path}: {status} {body[:300]!r}")
+        if status != 200 or marker not in body:
+            raise Unexpected(f"GET {path}: {status}, expected 200 with {marker!r}: {body[:300]!r}")
         with self.timings.lock:
             self.timings.gets.append(ms)
         return body
@@ -99,8 +99,9 @@ class Person:
     def post(self, path: str, kind: str, form: dict[str, str], *, conflict_ok: bool = False) -> None:
         status, body, ms = self._send(path, {**form, "csrf_token": self.token}, True)
         refused = status == 409 and conflict_ok and CONFLICT.search(html.unescape(body))
-        if status != 200 and not refused:
-            raise Unexpected(f"POST {path}: {status} {html.unescape(body)[:400]!r}")
+        rma = path.split("/")[2]  # /returns/<rma>/...: every answer is a fragment of that return
+        if (status != 200 or rma not in body) and not refused:
+            raise Unexpected(f"POST {path}: {status}, expected 200 naming {rma}: {html.unescape(body)[:400]!r}")
         with self.timings.lock:
             self.timings.posts.append(ms)
             if refused:
@@ -108,15 +109,15 @@ class Person:
             else:
                 self.timings.ok[kind] += 1
 
-    def log_in(self, email: str) -> None:
+    def log_in(self, email: str, password: str = PASSWORD) -> None:
         page = self.get("/login")
         token = CSRF.search(page)
         status, body, _ = self._send(
-            "/login", {"email": email, "password": PASSWORD, "csrf_token": _found(token)}, False
+            "/login", {"email": email, "password": password, "csrf_token": _found(token)}, False
         )
         if status != 302 or "/login" in body:
             raise Unexpected(f"logging in {email}: {status} {body[:300]!r}")
-        self.token = _found(CSRF.search(self.get("/board")))
+        self.token = _found(CSRF.search(self.get("/board", marker=BOARD)))
 
 
 def _found(match: re.Match[str] | None) -> str:
@@ -185,13 +186,13 @@ def work(person: Person, rng: random.Random, posts: int, own: list[str], hot: li
     """One writer's turns: the board, then a comment, a claim at the version shown, or a move of its own."""
     mine = iter(own)
     for k in range(posts):
-        person.get("/board")
+        person.get("/board", marker=BOARD)
         if k % 3 == 0:
             rma = rng.choice(hot + rng.sample(every, 3))
             person.post(f"/returns/{rma}/comment", "comment", {"body": f"Checked the parcel ({k})."})
         elif k % 3 == 1:
             rma = rng.choice(hot)
-            version = VERSION.search(person.get(f"/returns/{rma}", htmx=True))
+            version = VERSION.search(person.get(f"/returns/{rma}", htmx=True, marker=f'data-rma="{rma}"'))
             form = {"version": _found(version)}
             person.post(f"/returns/{rma}/claim", "claim", form, conflict_ok=True)
         else:
@@ -200,13 +201,19 @@ def work(person: Person, rng: random.Random, posts: int, own: list[str], hot: li
 
 
 def burst(
-    bases: list[str], emails: list[str], posts: int, own: list[list[str]], hot: list[str], every: list[str]
+    bases: list[str],
+    emails: list[str],
+    posts: int,
+    own: list[list[str]],
+    hot: list[str],
+    every: list[str],
+    password: str = PASSWORD,
 ) -> tuple[Timings, float]:
     """Every writer logged in (to the servers in turn), then all at once; (timings, wall seconds)."""
     timings = Timings()
     people = [Person(bases[i % len(bases)], timings) for i in range(len(emails))]
     for person, email in zip(people, emails, strict=True):
-        person.log_in(email)
+        person.log_in(email, password)
     timings.gets.clear()
     start, errors = threading.Barrier(len(people) + 1), []
 
@@ -245,11 +252,6 @@ def check_nothing_lost(db: Path, timings: Timings) -> None:
         raise Unexpected(f"more claims in the event log than answered: {timings.ok}, {kinds}")
 
 
-def quantile(samples: list[float], q: int) -> float:
-    """The q-th percentile."""
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
-
-
 def main() -> None:
     """Build, serve, burst, check, print."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -258,7 +260,9 @@ def main() -> None:
     parser.add_argument("--returns", type=int, default=2000, help="open returns in the database")
     parser.add_argument("--threads", type=int, default=8, help="each server's worker threads (serve's default: 8)")
     parser.add_argument("--servers", type=int, default=1, help="server processes on the file (writers take turns)")
+    parser.add_argument("--wrong-password", action="store_true", help="log in with a wrong password: the run must stop")
     args = parser.parse_args()
+    password = "not-the-password" if args.wrong_password else PASSWORD
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -270,7 +274,8 @@ def main() -> None:
         servers = [start_server(db, folder, port, args.threads) for port in ports]
         load_before = os.getloadavg()[0]
         try:
-            timings, wall = burst([f"http://127.0.0.1:{p}" for p in ports], emails, args.posts, own, hot, every)
+            bases = [f"http://127.0.0.1:{p}" for p in ports]
+            timings, wall = burst(bases, emails, args.posts, own, hot, every, password)
         except Unexpected as exc:
             logs = "".join(f"--- {log.name} ---\n{log.read_text()[-3000:]}\n" for _, log in servers)
             print(f"stopped: {exc}\n{logs}", file=sys.stderr)
@@ -283,22 +288,21 @@ def main() -> None:
         check_nothing_lost(db, timings)
 
     print(
-        f"{args.writers} writers x {args.posts} changes, {args.returns:,} open returns, "
-        f"{args.servers} x returns-hub serve --threads {args.threads}, SQLite (WAL)"
-    )
-    print(f"{'':>6} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for name, samples in (("POST", timings.posts), ("GET", timings.gets)):
-        print(
-            f"{name:>6} {len(samples):>6} {statistics.median(samples):>8.0f} "
-            f"{quantile(samples, 95):>8.0f} {max(samples):>8.0f}"
+        machine_header(
+            "bench/sqlite_burst.py: writers at once on `returns-hub serve` over loopback",
+            n=f"{args.writers} writers x {args.posts} changes, {args.returns:,} open returns, "
+            f"{args.servers} x returns-hub serve --threads {args.threads}",
+            database=f"SQLite {sqlite3.sqlite_version} (WAL)",
+            extra=[f"load:     1-minute load average {load_before:.2f} before the burst, {load_after:.2f} after"],
         )
+    )
+    print("\n" + table([("POST", timings.posts), ("GET", timings.gets)], label="request"))
     total = len(timings.posts) + len(timings.gets)
     print(
         f"wall {wall:.1f} s: {total / wall:.1f} requests/s, {len(timings.posts) / wall:.1f} POSTs/s; "
         f"answered 200: {timings.ok}, 409 conflicts: {timings.conflicts}; nothing lost"
     )
-    print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after; {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

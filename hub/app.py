@@ -74,9 +74,10 @@ def create_app(
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
         )
-    from hub.web import edge, metrics
+    from hub.web import compression, edge, metrics
 
     metrics.init_app(app)  # first: its timer covers the other hooks too
+    compression.init_app(app)  # next: its hook runs after every later one's, on the final body
     edge.init_app(app)  # first: text no field can hold is refused before the CSRF check or the login read it
     csrf.init_app(app)
     htmx.init_app(app)
