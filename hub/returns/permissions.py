@@ -76,5 +76,10 @@ def deny_create(actor: Actor, workflow: Workflow) -> PermissionDenied:
 
 def stages_reachable(workflow: Workflow, actor: Actor, r: Return) -> Sequence[Stage]:
     """The stages this actor may move this return to, in board order."""
-    src = workflow.stage(r.stage)
+    return stages_reachable_from(workflow, actor, r.stage)
+
+
+def stages_reachable_from(workflow: Workflow, actor: Actor, stage_key: str) -> Sequence[Stage]:
+    """The stages this actor may move a return in this stage to, in board order (the same for all its returns)."""
+    src = workflow.stage(stage_key)
     return [workflow.stages[k] for k in src.next if may_move(actor, workflow, src.key, k)]

@@ -14,7 +14,7 @@ from hub.accounts.services import mark_board_seen
 from hub.core.db import write_unless_busy
 from hub.returns import queries
 from hub.web.context import db, now, user, whole_number, workflow
-from hub.web.fragments import card_context, current_filters
+from hub.web.fragments import card_context, card_renderer, current_filters
 from hub.web.htmx import htmx
 from hub.workflow import Team
 
@@ -159,7 +159,7 @@ def changes() -> Response:
     # new to this person: reached its column since the board's window opened (its new_since), by someone else
     since = _time_arg("new_since")
     arrived = queries.arrived_ids(session, ids, since=since, user_id=user().id) if since else set()
-    ctx = card_context()
+    card_html = card_renderer()
     cards = []
     loaded = queries.cards_for(session, ids)
     for rid in ids:
@@ -175,7 +175,7 @@ def changes() -> Response:
                 "visible": shown,
                 "new": card.is_new,
                 "entered": card.stage_entered_at.timestamp(),
-                "html": render_template("board/_card.html", card=card, **ctx) if shown else "",
+                "html": str(card_html(card)) if shown else "",
             }
         )
     columns = queries.board(session, wf, filters, user_id=user().id, now=t, with_cards=False)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from urllib.parse import quote
-
 from flask import render_template, request, url_for
 
 from hub.returns import queries
 from hub.returns.models import Return
-from hub.returns.permissions import may_act_on, stages_reachable
 from hub.returns.queries import BoardFilters
+from hub.web.cards import CardRenderer
 from hub.web.context import actor, db, now, user, whole_number, workflow
+from hub.web.template_helpers import display_zone, reason_label
 
 
 def current_filters() -> BoardFilters:
@@ -23,27 +21,14 @@ def current_filters() -> BoardFilters:
 
 
 def card_context() -> dict[str, object]:
-    """What the card template needs to decide what this user may do, and its links.
-
-    The links come from URL templates built once per request: url_for four times a card was a tenth of
-    a board's time.
-    """
-    wf, a = workflow(), actor()
-    return {
-        "may_act": lambda stage: may_act_on(a, wf, stage),
-        "targets": lambda card: [s for s in stages_reachable(wf, a, card)],
-        "detail_url": _url_template("returns.detail"),
-        "move_url": _url_template("returns.move"),
-    }
+    """What the board's templates need to render cards: `card_html(card)`, built once per request."""
+    return {"card_html": card_renderer()}
 
 
-def _url_template(endpoint: str) -> Callable[[str], str]:
-    """A function from an RMA to the endpoint's URL for it, with one url_for in all."""
-    head, _, tail = url_for(endpoint, rma=_RMA_MARK).partition(_RMA_MARK)
-    return lambda rma: head + quote(rma, safe="") + tail
-
-
-_RMA_MARK = "__rma__"
+def card_renderer() -> CardRenderer:
+    """This request's card renderer: its user's permissions and zone, its moment, its URLs."""
+    wf = workflow()
+    return CardRenderer(wf, actor(), now(), display_zone(), url_for, reason_label=lambda code: reason_label(wf, code))
 
 
 def render_card_response(

@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
             "SLA_LABELS": SLA_LABELS,
             "describe": lambda e: describe(wf, e),
             "stage_name": lambda k: stage_label(wf, k),
-            "reason_label": lambda code: wf.reasons.get(code, code.replace("_", " ") if code else ""),
+            "reason_label": lambda code: reason_label(wf, code),
             "team_of": lambda k: wf.team_of(k) if k in wf.stages else None,
             "zone_label": lambda: zone_name(now().astimezone(display_zone())),
             "search_limit": queries.SEARCH_LIMIT,
@@ -65,6 +65,11 @@ def display_zone() -> ZoneInfo:
         g.display_zone = zone_of(me, workflow()) if isinstance(me, User) else workflow().shop_zone
     zone: ZoneInfo = g.display_zone
     return zone
+
+
+def reason_label(wf: Workflow, code: str | None) -> str:
+    """A return reason as the workflow names it (a code it no longer has, in words)."""
+    return wf.reasons.get(code or "", code.replace("_", " ") if code else "")
 
 
 def format_iso(iso: str | None) -> str:
