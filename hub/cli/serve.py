@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from hub.accounts.models import User
 from hub.accounts.services import sync_teams
+from hub.cli import server
 from hub.cli.common import fail, load_settings
 from hub.cli.demo import describe
 from hub.core.db import upgrade
@@ -45,13 +46,12 @@ def _start_scheduler(runtime: Runtime) -> None:
 
     scheduler = build_scheduler(runtime)
     scheduler.start()
-    click.echo("Scheduled jobs run in this process: " + ", ".join(j.id for j in scheduler.get_jobs()))
+    jobs = ", ".join(j.id for j in scheduler.get_jobs())
+    click.echo(f"Scheduled jobs run in this process (pid {os.getpid()}): {jobs}")
 
 
 def _serve(app: Flask, host: str, port: int, threads: int) -> None:
-    from waitress import serve
-
-    serve(app, host=host, port=port, threads=threads, ident="returns-hub")
+    server.serve_waitress(app, host, port, threads)
 
 
 def _serve_socket(app: Flask, sock: socket.socket, threads: int) -> None:
@@ -63,14 +63,21 @@ def _serve_socket(app: Flask, sock: socket.socket, threads: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option(
+    "--workers",
+    default=server.workers_default,
+    show_default="the number of cores",
+    type=click.IntRange(min=1),
+    help="Processes serving requests (gunicorn); 1 serves in this one process (waitress).",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Threads in each process.")
 @click.option(
     "--with-scheduler",
     is_flag=True,
-    help="Also run the scheduled jobs in this process (instead of a separate `returns-hub worker`).",
+    help="Also run the scheduled jobs (in one process only) instead of a separate `returns-hub worker`.",
 )
-def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
-    """Run the web app under the production WSGI server (waitress)."""
+def serve_cmd(host: str, port: int, workers: int, threads: int, with_scheduler: bool) -> None:
+    """Run the web app under the production WSGI server: gunicorn with --workers processes, or waitress."""
     from hub.app import create_app
 
     settings = load_settings()
@@ -84,10 +91,31 @@ def serve_cmd(host: str, port: int, threads: int, with_scheduler: bool) -> None:
     except (ConfigError, StartupError) as exc:
         fail(exc.describe() if isinstance(exc, ConfigError) else str(exc))
     _logging()
-    click.echo(f"Returns Hub on http://{host}:{port}/ (public URL {settings.base_url})")
-    if with_scheduler:
-        _start_scheduler(app.extensions["hub.core.runtime"])
-    _serve(app, host, port, threads)
+    if workers > 1 and not server.gunicorn_available():
+        click.echo(server.describe_fallback(workers))
+        workers = 1
+    where = f"{workers} processes of {threads} threads" if workers > 1 else f"one process of {threads} threads"
+    click.echo(f"Returns Hub on http://{host}:{port}/ (public URL {settings.base_url}), {where}")
+    runtime: Runtime = app.extensions["hub.core.runtime"]
+    if workers == 1:
+        if with_scheduler:
+            _start_scheduler(runtime)
+        try:
+            _serve(app, host, port, threads)
+        finally:
+            runtime.engine.dispose()
+        return
+    # the app above only checked the config and the schema: each worker builds its own, with its own engine
+    runtime.engine.dispose()
+    del app, runtime
+    server.serve_gunicorn(
+        settings,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        start_scheduler=_start_scheduler if with_scheduler else None,
+    )
 
 
 DEMO_PORT = 5000

@@ -93,7 +93,7 @@ def test_every_command_line_on_the_page_is_a_real_command_with_real_options():
 
 @pytest.mark.parametrize(
     "line",
-    ["returns-hub serv", "returns-hub serve --workers 4", "returns-hub user ad --email a@b.c", "returns-hub init-db x"],
+    ["returns-hub serv", "returns-hub serve --procs 4", "returns-hub user ad --email a@b.c", "returns-hub init-db x"],
 )
 def test_the_command_check_catches_a_wrong_command_or_option(line):
     with pytest.raises((AssertionError, click.UsageError)):
