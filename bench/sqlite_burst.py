@@ -2,14 +2,14 @@
 
 Run: .venv/bin/python bench/sqlite_burst.py [--writers 20] [--posts 12] [--returns 2000] [--threads 8] [--servers 1]
 Builds a fresh SQLite file (open returns bulk-inserted as for bench/board.py, and one user per writer on every
-team), starts `returns-hub serve` (waitress, --threads) on it in a process of its own (--servers: that many, as
-several workers on one host, the writers taking turns), logs every writer in with its own cookies and lets them
-all go at once. Each makes --posts changes in turn: a comment on any return (often one another writer comments
-on too), a claim of one of a few returns everybody claims, at the version its panel showed (so some are 409s),
-and a move of a return of its own; with a GET of the board before each, and of the return's panel before a
-claim. Every answer's status is checked: a redirect (to the login), a 5xx or anything unexpected stops the run.
-Afterwards the event log must hold every change that was answered 200 (none lost). Prints p50/p95/max of POSTs
-and GETs, throughput and the machine's load (the 1-minute load average).
+team), starts `returns-hub serve --workers 1` (waitress, --threads) on it in a process of its own (--servers:
+that many, as several processes on one host, the writers taking turns), logs every writer in with its own
+cookies and lets them all go at once. Each makes --posts changes in turn: a comment on any return (often one
+another writer comments on too), a claim of one of a few returns everybody claims, at the version its panel
+showed (so some are 409s), and a move of a return of its own; with a GET of the board before each, and of the
+return's panel before a claim. Every answer's status is checked: a redirect (to the login), a 5xx or anything
+unexpected stops the run. Afterwards the event log must hold every change that was answered 200 (none lost).
+Prints p50/p95/max of POSTs and GETs, throughput and the machine's load (the 1-minute load average).
 Goal: with 20 writers, POST p95 well under a second (it was 1.7 s while every POST held the write lock).
 """
 
@@ -164,6 +164,8 @@ def start_server(db: Path, folder: Path, port: int, threads: int) -> tuple[subpr
         "serve",
         "--port",
         str(port),
+        "--workers",
+        "1",  # one process per --servers: what the figures before `serve --workers` measured
         "--threads",
         str(threads),
     ]
@@ -291,7 +293,7 @@ def main() -> None:
         machine_header(
             "bench/sqlite_burst.py: writers at once on `returns-hub serve` over loopback",
             n=f"{args.writers} writers x {args.posts} changes, {args.returns:,} open returns, "
-            f"{args.servers} x returns-hub serve --threads {args.threads}",
+            f"{args.servers} x returns-hub serve --workers 1 --threads {args.threads}",
             database=f"SQLite {sqlite3.sqlite_version} (WAL)",
             extra=[f"load:     1-minute load average {load_before:.2f} before the burst, {load_after:.2f} after"],
         )
