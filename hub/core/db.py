@@ -159,21 +159,43 @@ def begin_write(session: Session) -> None:
 
 
 def check_then_write(session: Session, change: Callable[[], T]) -> T:
-    """Run `change` (a service call on `session`) first in the read transaction, then again to write.
+    """Run `change` (a service call on `session`) in a writing transaction, without waiting for SQLite's write
+    lock to find out that it is refused.
 
-    On SQLite the first run stops at its first write (WriteWithoutBegin) and is undone: a refusal (no such
-    return, a stale version, a wrong field) comes from it without waiting for the write lock. The second, after
-    begin_write, loads the rows again and checks everything once more on what is current, then writes.
+    On SQLite, when the lock is free it is taken at once and `change` runs once. When another writer holds it,
+    `change` first runs in the read transaction up to its first write (WriteWithoutBegin) and is undone: a
+    refusal (no such return, a stale version, a wrong field) comes from that run without waiting. Otherwise it
+    waits for the lock and runs again, loading the rows anew and checking everything on what is current. So a
+    service called here must do nothing but database work before its first write (it may run twice).
     On PostgreSQL, where reads wait for no lock, it runs once.
     """
     if session.get_bind().dialect.name != "sqlite":  # no database-wide lock to spare: one run, reading as it goes
         begin_write(session)
+        return change()
+    if _begin_write_now(session):
         return change()
     with suppress(WriteWithoutBegin):  # raised at the first write: every check before it passed
         change()
     session.rollback()
     begin_write(session)
     return change()
+
+
+def _begin_write_now(session: Session) -> bool:
+    """End the session's read and start its writing transaction if SQLite's write lock is free this moment;
+    False (the session reading on) when another writer holds it."""
+    if session.new or session.dirty or session.deleted:
+        raise WriteWithoutBegin("begin_write() comes before the first change, not after it")
+    session.rollback()
+    try:
+        session.connection(execution_options={READ_ONLY: False, NO_WAIT: True})
+    except OperationalError as exc:
+        session.rollback()
+        if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    session.info[WRITING] = True
+    return True
 
 
 def write_unless_busy(session: Session | sessionmaker[Session], work: Callable[[Session], object]) -> bool:
@@ -188,15 +210,8 @@ def write_unless_busy(session: Session | sessionmaker[Session], work: Callable[[
     if not isinstance(session, Session):
         with session() as own:
             return write_unless_busy(own, work)
-    session.rollback()
-    try:
-        session.connection(execution_options={READ_ONLY: False, NO_WAIT: True})
-    except OperationalError as exc:
-        session.rollback()
-        if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
-            return False
-        raise
-    session.info[WRITING] = True
+    if not _begin_write_now(session):
+        return False
     work(session)
     session.commit()
     return True

@@ -134,7 +134,7 @@ def _rename(s: Session, calls: list[str]):
     return change
 
 
-def test_check_then_write_writes_once_after_checking_twice(reading, session_factory, db):
+def test_check_then_write_runs_once_when_no_other_writer_holds_the_lock(reading, session_factory, db):
     with session_factory.begin() as w:
         make_user(w, name="Before")
     calls: list[str] = []
@@ -142,11 +142,8 @@ def test_check_then_write_writes_once_after_checking_twice(reading, session_fact
         user = check_then_write(s, _rename(s, calls))
         s.commit()
     assert user.name == "Renamed"
-    if db.dialect.name == "sqlite":
-        assert calls == ["run", "run"]  # checked in the read, checked again and written under begin_write
-    else:
-        assert calls == ["run"]  # PostgreSQL: no database-wide lock to spare, one run that reads as it goes
-    assert _names(session_factory) == ["Copy", "Renamed"]  # one copy: on SQLite the first run's was undone
+    assert calls == ["run"]  # SQLite: the lock was free, taken at once; PostgreSQL: no database-wide lock
+    assert _names(session_factory) == ["Copy", "Renamed"]
 
 
 def test_check_then_write_refuses_from_the_read_without_the_write_lock(reading, session_factory, db):
@@ -170,7 +167,8 @@ def test_check_then_write_waits_for_the_write_lock_only_to_write(sqlite_reading,
             assert calls == ["run"]  # checked without the lock; waiting for it to write
         call.result(within=10)
         s.commit()
-    assert _names(sqlite_session_factory) == ["Copy", "Renamed"]
+    assert calls == ["run", "run"]  # checked in the read, checked again and written under the lock
+    assert _names(sqlite_session_factory) == ["Copy", "Renamed"]  # one copy: the first run's was undone
 
 
 # --- on SQLite: who waits for the write lock ----------------------------------------------------------------
