@@ -300,7 +300,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise SchemaError, saying to run init-db, unless the schema is at the newest migration."""
+    """Raise SchemaError unless the schema is at the newest migration: saying to run init-db when it is behind,
+    to install the newer version when another host's init-db took it further than this code knows."""
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
@@ -308,10 +309,26 @@ def check_schema(engine: Engine) -> None:
         has_tables = bool(set(inspect(engine).get_table_names()) - {"alembic_version"})
         what = "has tables but no migration record" if has_tables else "is empty"
         raise SchemaError(f"The database {what}: run `returns-hub init-db` to create the schema.")
+    if not _known_revision(current):
+        raise SchemaError(
+            f"The database schema is at revision {current}, newer than this version of Returns Hub knows "
+            f"(it needs {head}): another host upgraded it; install the version it runs here too."
+        )
     raise SchemaError(
         f"The database schema is at revision {current}, this version needs {head}: "
         "run `returns-hub init-db` to upgrade it."
     )
+
+
+def _known_revision(revision: str) -> bool:
+    """Whether this code ships the migration `revision` (an older one), rather than a newer version's."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision) is not None
+    except CommandError:  # "Can't locate revision": written by a newer version
+        return False
 
 
 def ping(engine: Engine) -> None:

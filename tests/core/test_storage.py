@@ -197,14 +197,27 @@ def test_check_schema_on_a_database_without_a_migration_says_to_run_init_db(fres
 
 
 def test_check_schema_on_a_database_behind_the_code_says_to_run_init_db(fresh):
-    upgrade(fresh)
-    with fresh.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
+    upgrade(fresh, "0005")
     with pytest.raises(SchemaError) as info:
         check_schema(fresh)
     message = str(info.value)
-    assert f"at revision 0000_older, this version needs {head_revision()}" in message
+    assert f"at revision 0005, this version needs {head_revision()}" in message
     assert "run `returns-hub init-db` to upgrade it" in message
+
+
+def test_check_schema_on_a_database_a_newer_version_upgraded_says_to_install_that_version(fresh):
+    """An old app server restarted after another host's init-db: running init-db here would not help."""
+    upgrade(fresh)
+    with fresh.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_newer'"))
+    with pytest.raises(SchemaError) as info:
+        check_schema(fresh)
+    message = str(info.value)
+    assert f"at revision 0099_newer, newer than this version of Returns Hub knows (it needs {head_revision()})" in (
+        message
+    )
+    assert "install the version it runs here too" in message
+    assert "init-db" not in message
 
 
 # --- Runtime.check_ready ------------------------------------------------------------------------------
