@@ -13,9 +13,6 @@ tried again only after UNKNOWN_WAIT), can give a second copy.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.core.config import Settings
 from hub.core.db import unit_of_work, utcnow
+from hub.core.leases import Renewing, holder_id
 from hub.core.runtime import Runtime
 from hub.notifications.delivery import Adapter, DeliveryError, DeliveryUnknown
 from hub.notifications.models import UNKNOWN_PREFIX, Notification, NotificationStatus
@@ -61,11 +59,6 @@ def backoff(attempts: int) -> timedelta:
     """Wait before the next attempt: 30 s, 1 min, 2 min, ... at most an hour."""
     factor: int = 2 ** max(0, attempts - 1)  # typeshed types int ** int as Any (a negative power is a float)
     return min(BACKOFF_CAP, BACKOFF_BASE * factor)
-
-
-def worker_id() -> str:
-    """Who is claiming: host and process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def claim(
@@ -141,7 +134,7 @@ def dispatch(
     `unavailable` maps a channel that is not configured here to the reason: its notifications are
     marked skipped, not retried forever.
     """
-    worker = worker or worker_id()
+    worker = worker or holder_id()  # host and process, as for a job's lease
     report = DispatchReport()
     unavailable = unavailable or {}
     # what is due when the run starts: a row retried during a slow run waits for the next run, instead of being
@@ -164,35 +157,19 @@ def _renew(session_factory: sessionmaker[Session], n: Notification, worker: str,
     return _update_claimed(session_factory, n, worker, claimed_at=now)
 
 
-class _KeepClaim:
+def _keep_claim(
+    session_factory: sessionmaker[Session], n: Notification, worker: str, clock: Callable[[], datetime]
+) -> Renewing:
     """Renews a claim every RENEW_EVERY seconds while its send is in progress (a send may wait minutes for a
     mail server's answer), so only a crashed dispatcher's claim goes stale."""
 
-    def __init__(
-        self, session_factory: sessionmaker[Session], n: Notification, worker: str, clock: Callable[[], datetime]
-    ) -> None:
-        self.session_factory, self.n, self.worker, self.clock = session_factory, n, worker, clock
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"keep-claim-{n.id}", daemon=True)
+    def renew() -> bool:
+        if _renew(session_factory, n, worker, clock()):
+            return True
+        log.warning("notification %s was taken over by another dispatcher while %s sent it", n.id, worker)
+        return False
 
-    def _run(self) -> None:
-        while not self.stopped.wait(RENEW_EVERY):
-            try:
-                if not _renew(self.session_factory, self.n, self.worker, self.clock()):
-                    log.warning(
-                        "notification %s was taken over by another dispatcher while %s sent it", self.n.id, self.worker
-                    )
-                    return
-            except Exception:
-                log.exception("cannot renew the claim on notification %s; trying again", self.n.id)
-
-    def __enter__(self) -> _KeepClaim:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stopped.set()
-        self.thread.join()
+    return Renewing(renew, RENEW_EVERY, f"the claim on notification {n.id}")
 
 
 def _deliver(
@@ -215,7 +192,7 @@ def _deliver(
         log.warning("notification %s was taken over by another dispatcher before %s sent it", n.id, worker)
         return
     try:
-        with _KeepClaim(session_factory, n, worker, clock):
+        with _keep_claim(session_factory, n, worker, clock):
             ref = adapter.send(n)
     except Exception as exc:
         attempts = n.attempts + 1

@@ -10,7 +10,6 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, String, delete, insert, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -120,8 +119,14 @@ def _run_once_leased(
             insert(JobRun).values(job=job, slot=slot, holder=holder, started_at=started, lease_until=started + ttl)
         )
     mine = (*key, JobRun.holder == holder, JobRun.finished_at.is_(None))
+
+    def renew() -> bool:  # every third of its lifetime: only a dead worker's lease lapses
+        with engine.begin() as conn:
+            conn.execute(update(JobRun).where(*mine).values(lease_until=now() + ttl))
+        return True
+
     try:
-        with _Renewing(engine, mine, now, ttl):
+        with Renewing(renew, ttl.total_seconds() / 3, f"the lease on {job} {slot}"):
             work()
     except BaseException:
         with engine.begin() as conn:
@@ -132,24 +137,25 @@ def _run_once_leased(
     return True
 
 
-class _Renewing:
-    """Renews a SQLite lease every third of its lifetime while the run goes on, so only a dead worker's lapses
-    (and a worker restarted after a crash takes the slot over within `ttl`)."""
+class Renewing:
+    """Calls `renew` every `every` seconds in a thread of its own while the `with` block runs, so a lease or claim
+    held by a live process never lapses and only a dead one's does. It stops early when `renew` says False (the
+    lease was taken over); a renewal that fails is logged and tried again at the next beat."""
 
-    def __init__(self, engine: Engine, mine: tuple[Any, ...], now: Callable[[], datetime], ttl: timedelta) -> None:
-        self.engine, self.mine, self.now, self.ttl = engine, mine, now, ttl
+    def __init__(self, renew: Callable[[], bool], every: float, what: str) -> None:
+        self.renew, self.every, self.what = renew, every, what
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="renew-job-lease", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"renew {what}", daemon=True)
 
     def _run(self) -> None:
-        while not self.stopped.wait(self.ttl.total_seconds() / 3):
+        while not self.stopped.wait(self.every):
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(update(JobRun).where(*self.mine).values(lease_until=self.now() + self.ttl))
+                if not self.renew():
+                    return
             except Exception:
-                log.exception("cannot renew a job lease; trying again")
+                log.exception("cannot renew %s; trying again", self.what)
 
-    def __enter__(self) -> _Renewing:
+    def __enter__(self) -> Renewing:
         self.thread.start()
         return self
 
