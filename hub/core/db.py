@@ -147,15 +147,27 @@ def begin_write(session: Session) -> None:
     is current; objects loaded before are reloaded when next used. On PostgreSQL the transaction goes on:
     rows are locked as they are written, and a return's version catches a lost update.
     """
+    _start_writing(session, wait=True)
+
+
+def _start_writing(session: Session, *, wait: bool) -> bool:
+    """Make the session's transaction a writing one (begin_write); with `wait=False`, only if SQLite's write lock
+    is free this moment: False, the session reading on, when another writer holds it."""
     if session.info.get(WRITING):
-        return
+        return True
     if session.new or session.dirty or session.deleted:
         raise WriteWithoutBegin("begin_write() comes before the first change, not after it")
     if session.get_bind().dialect.name == "sqlite":
-        if session.in_transaction():
-            session.rollback()  # a snapshot's reads cannot turn into a write once another writer committed
-        session.connection(execution_options={READ_ONLY: False})
+        session.rollback()  # a snapshot's reads cannot turn into a write once another writer committed
+        try:
+            session.connection(execution_options={READ_ONLY: False, NO_WAIT: not wait})
+        except OperationalError as exc:
+            session.rollback()
+            if not wait and getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                return False
+            raise
     session.info[WRITING] = True
+    return True
 
 
 def check_then_write(session: Session, change: Callable[[], T]) -> T:
@@ -172,30 +184,13 @@ def check_then_write(session: Session, change: Callable[[], T]) -> T:
     if session.get_bind().dialect.name != "sqlite":  # no database-wide lock to spare: one run, reading as it goes
         begin_write(session)
         return change()
-    if _begin_write_now(session):
+    if _start_writing(session, wait=False):
         return change()
     with suppress(WriteWithoutBegin):  # raised at the first write: every check before it passed
         change()
     session.rollback()
     begin_write(session)
     return change()
-
-
-def _begin_write_now(session: Session) -> bool:
-    """End the session's read and start its writing transaction if SQLite's write lock is free this moment;
-    False (the session reading on) when another writer holds it."""
-    if session.new or session.dirty or session.deleted:
-        raise WriteWithoutBegin("begin_write() comes before the first change, not after it")
-    session.rollback()
-    try:
-        session.connection(execution_options={READ_ONLY: False, NO_WAIT: True})
-    except OperationalError as exc:
-        session.rollback()
-        if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
-            return False
-        raise
-    session.info[WRITING] = True
-    return True
 
 
 def write_unless_busy(session: Session | sessionmaker[Session], work: Callable[[Session], object]) -> bool:
@@ -210,7 +205,7 @@ def write_unless_busy(session: Session | sessionmaker[Session], work: Callable[[
     if not isinstance(session, Session):
         with session() as own:
             return write_unless_busy(own, work)
-    if not _begin_write_now(session):
+    if not _start_writing(session, wait=False):
         return False
     work(session)
     session.commit()
