@@ -605,6 +605,12 @@ def _open_counts(
     return {k: (n, overdue.get(k, 0), warned.get(k, 0) - overdue.get(k, 0)) for k, n in total.items()}
 
 
+def open_counts(session: Session, stage_keys: list[str], now: datetime) -> dict[str, tuple[int, int, int]]:
+    """Per open stage holding returns: (count, overdue, due soon), unfiltered: the board's header counts for
+    everyone (the /metrics gauges)."""
+    return _open_counts(session, stage_keys, BoardFilters(), None, now)
+
+
 def _due_soon_expr(now: datetime) -> ColumnElement[bool]:
     return and_(Return.stage_warn_at <= now, Return.stage_due_at > now)
 
@@ -675,25 +681,3 @@ def load_for_detail(session: Session, rma: str) -> Return:
     if r is None:
         raise NotFound(f"no return {rma.strip()}")
     return r
-
-
-def open_and_overdue_by_stage(session: Session, now: datetime) -> dict[str, tuple[int, int]]:
-    """Per stage holding open returns: (open, overdue at `now`), for the /metrics endpoint.
-
-    Two grouped counts that each read only a partial index of the open returns (stage + entered; stage + due),
-    never the closed ones or the rows themselves."""
-    open_ = dict(
-        session.execute(select(Return.stage, func.count()).where(Return.closed_at.is_(None)).group_by(Return.stage))
-        .tuples()
-        .all()
-    )
-    overdue = dict(
-        session.execute(
-            select(Return.stage, func.count())
-            .where(Return.closed_at.is_(None), Return.stage_due_at <= now)
-            .group_by(Return.stage)
-        )
-        .tuples()
-        .all()
-    )
-    return {stage: (n, overdue.get(stage, 0)) for stage, n in open_.items()}

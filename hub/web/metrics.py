@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.queries import alerts_raised_since, last_delay_scan
 from hub.notifications.queries import State, backlog_by_channel
-from hub.returns.queries import open_and_overdue_by_stage
+from hub.returns.queries import open_counts
 from hub.web.context import runtime
 from hub.workflow import Workflow
 
@@ -86,21 +86,18 @@ class DatabaseCollector(Collector):
         yield oldest
 
     def _returns(self, session: Session) -> Iterator[Metric]:
-        by_stage = open_and_overdue_by_stage(session, self.now)
+        stages = [s for s in self.workflow.stages.values() if not s.closed]
+        by_stage = open_counts(session, [s.key for s in stages], self.now)
         open_ = GaugeMetricFamily(f"{PREFIX}_open_returns", "Open returns, by stage.", labels=["stage"])
         overdue = GaugeMetricFamily(
             f"{PREFIX}_overdue_returns", "Open returns past their stage's due time, by owning team.", labels=["team"]
         )
         per_team = dict.fromkeys(self.workflow.teams, 0)
-        for stage in self.workflow.stages.values():
-            if not stage.closed:
-                open_.add_metric([stage.key], by_stage.get(stage.key, (0, 0))[0])
-        for key, (n, late) in sorted(by_stage.items()):
-            known = self.workflow.stages.get(key)
-            if known is None:  # a stage the config no longer has (the app refuses to start on it)
-                open_.add_metric([key], n)
-            elif known.team is not None:
-                per_team[known.team] = per_team.get(known.team, 0) + late
+        for stage in stages:
+            n, late, _soon = by_stage.get(stage.key, (0, 0, 0))
+            open_.add_metric([stage.key], n)
+            if stage.team is not None:
+                per_team[stage.team] = per_team.get(stage.team, 0) + late
         for team, late in per_team.items():
             overdue.add_metric([team], late)
         yield open_
